@@ -1,0 +1,29 @@
+# Every target creates/reuses .venv and installs what it needs: nothing is installed by hand.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## Train the Keras MNIST CNN (the Keras recipe, 12 epochs) on the bundled MNIST.
+run: $(STAMP)
+	$(PY) examples/mnist_cnn.py
+
+## The whole test suite (2 workers: the CI machine has 2 cores).
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+## Speed comparison against PyTorch (benchmark-only dependency).
+bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/bench_train.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -1,0 +1,46 @@
+"""Layers, with Keras's names, arguments, defaults and weight layout."""
+from .activation import Activation
+from .average_pooling2d import AveragePooling2D
+from .base import ActivatedLayer, Layer
+from .conv2d import Conv2D
+from .dense import Dense
+from .dropout import Dropout
+from .flatten import Flatten
+from .input_layer import Input
+from .leaky_relu import LeakyReLU
+from .max_pooling2d import MaxPooling2D
+from .relu import ReLU
+from .softmax import Softmax
+
+# Keras aliases.
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+InputLayer = Input
+
+BUILTIN_LAYERS: dict[str, type[Layer]] = {
+    cls.__name__: cls for cls in (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten,
+                                  Input, LeakyReLU, MaxPooling2D, ReLU, Softmax)
+}
+_CUSTOM_LAYERS: dict[str, type[Layer]] = {}
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    """Make a user-written layer class known by name, so saved configs can rebuild it.
+    Usable as a decorator. Only registered classes are ever constructed from a config."""
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"register expects a Layer subclass, got {cls!r}")
+    _CUSTOM_LAYERS[cls.__name__] = cls
+    return cls
+
+
+def get_class(class_name: str) -> type[Layer]:
+    known = {**BUILTIN_LAYERS, **_CUSTOM_LAYERS}
+    if class_name not in known:
+        raise ValueError(f"Unknown layer type {class_name!r}; expected one of {sorted(known)} "
+                         f"(register custom layers with scratchnet.layers.register).")
+    return known[class_name]
+
+
+__all__ = ["Activation", "ActivatedLayer", "AveragePooling2D", "AvgPool2D", "Conv2D", "Dense",
+           "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU", "MaxPool2D",
+           "MaxPooling2D", "ReLU", "Softmax", "register", "get_class"]

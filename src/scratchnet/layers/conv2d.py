@@ -1,0 +1,83 @@
+"""Conv2D: 2-D convolution (cross-correlation, as in Keras) over channels-last images."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ops.im2col import col2im, im2col, output_size, pad_spatial, padding_amounts
+from .base import ActivatedLayer, Array, Backward, _positive_int_pair
+
+PADDINGS = ("valid", "same")
+
+
+class Conv2D(ActivatedLayer):
+    """2-D convolution layer.
+
+    Input shape: (N, H, W, C). Output shape: (N, OH, OW, filters) where OH = floor((H - kh) / sh)
+    + 1 for "valid" and ceil(H / sh) for "same" (Keras rules; the extra padding row/column goes
+    bottom/right). Weights (Keras layout and order): kernel (kh, kw, C, filters), bias (filters,).
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
+                 padding: str = "valid", activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 **kwargs: Any):
+        super().__init__(activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, **kwargs)
+        if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters <= 0:
+            raise ValueError(f"Conv2D filters must be a positive integer, got {filters!r}")
+        padding = padding.lower() if isinstance(padding, str) else padding
+        if padding not in PADDINGS:
+            raise ValueError(f"Conv2D padding must be one of {PADDINGS}, got {padding!r}")
+        self.filters = int(filters)
+        self.kernel_size = _positive_int_pair(kernel_size, "Conv2D kernel_size")
+        self.strides = _positive_int_pair(strides, "Conv2D strides")
+        self.padding = padding
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        if len(input_shape) != 3:
+            raise ValueError(f"Conv2D expects inputs of shape (N, H, W, C), got per-sample shape "
+                             f"{tuple(input_shape)} (rank {len(input_shape) + 1} with the batch).")
+        (kh, kw), (h, w) = self.kernel_size, input_shape[:2]
+        if self.padding == "valid" and (kh > h or kw > w):
+            raise ValueError(f"Conv2D kernel {self.kernel_size} is larger than its input "
+                             f"{(h, w)} with padding='valid'; use a smaller kernel or 'same'.")
+        self.add_weight("kernel", (kh, kw, input_shape[2], self.filters), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        h, w, _ = input_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        return (output_size(h, kh, sh, self.padding), output_size(w, kw, sw, self.padding),
+                self.filters)
+
+    def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        n, h, w, _ = x.shape
+        pad_h = padding_amounts(h, kh, sh, self.padding)
+        pad_w = padding_amounts(w, kw, sw, self.padding)
+        xp = pad_spatial(x, pad_h, pad_w)
+        cols = im2col(xp, kh, kw, sh, sw)                     # (N*OH*OW, kh*kw*C)
+        kernel2d = self.params["kernel"].reshape(-1, self.filters)
+        z = cols @ kernel2d
+        if self.use_bias:
+            z += self.params["bias"]
+        oh, ow = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
+
+        def backward(grad_z: Array) -> Array:
+            g2 = grad_z.reshape(-1, self.filters)
+            np.matmul(cols.T, g2, out=self.grads["kernel"].reshape(-1, self.filters))
+            if self.use_bias:
+                np.sum(g2, axis=0, out=self.grads["bias"])
+            grad_xp = col2im(g2 @ kernel2d.T, xp.shape, kh, kw, sh, sw)
+            return grad_xp[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w, :]
+        return z.reshape(n, oh, ow, self.filters), backward
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding}

@@ -1,0 +1,42 @@
+"""Dropout: inverted dropout in training, identity in inference."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from .base import Array, Backward, Layer
+
+
+class Dropout(Layer):
+    """Zero each input with probability ``rate`` during training and scale the kept ones by
+    1 / (1 - rate), so inference needs no rescaling (identity). Shape: unchanged.
+
+    The mask comes from ``self.rng`` when set (``fit(seed=...)`` sets it; gradient checks set a
+    fixed one to replay the same mask), else from the library-wide generator.
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.seed = seed
+        self.rng: np.random.Generator | None = (
+            np.random.default_rng(seed) if seed is not None else None)
+
+    def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+        if not training or self.rate == 0:
+            return x, lambda grad_y: grad_y
+        rng = self.rng or backend.rng()
+        keep = 1.0 - self.rate
+        mask = (rng.random(x.shape, dtype=np.float32) < keep).astype(x.dtype)
+        mask *= np.asarray(1.0 / keep, dtype=x.dtype)
+
+        def backward(grad_y: Array) -> Array:
+            return grad_y * mask
+        return x * mask, backward
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -1,0 +1,24 @@
+"""Input: declares the per-sample input shape of a Sequential model (like keras.Input)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Array, Backward, Layer
+
+
+class Input(Layer):
+    """``Input(shape=(28, 28, 1))``: identity layer fixing the input shape (no batch axis)."""
+
+    def __init__(self, shape: tuple[int, ...] | None = None, **kwargs: Any):
+        shape = kwargs.pop("input_shape", shape)
+        if shape is None or not all(isinstance(d, int) and d > 0 for d in shape):
+            raise ValueError(f"Input needs shape=(d1, ..., dk) of positive ints, got {shape!r}")
+        super().__init__(input_shape=tuple(shape), **kwargs)
+
+    def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+        return x, lambda grad_y: grad_y
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["shape"] = config.pop("input_shape")
+        return config

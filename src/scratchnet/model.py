@@ -1,0 +1,306 @@
+"""Sequential: a stack of layers with Keras's compile / fit / evaluate / predict.
+
+Mini-batch semantics: the loss of a batch is the mean of its per-sample losses, so the parameter
+gradient of a batch is the mean of the per-sample gradients (the loss divides by the batch size,
+exactly once; layers never do). With batch_size=1 fit is plain per-sample SGD.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from . import activations, backend, callbacks as callbacks_module, losses, metrics as metrics_module
+from . import optimizers, validation
+from .layers import ActivatedLayer, Dropout, Layer, get_class
+from .layers.activation import Activation as ActivationLayer
+from .layers.base import snake_case
+from .layers.softmax import Softmax
+
+Array = np.ndarray
+
+
+class Sequential:
+    """A linear stack of layers. Input shape comes from the first layer's ``input_shape``, an
+    ``Input`` layer, or the first batch seen."""
+
+    def __init__(self, layers: Iterable[Layer] | None = None, name: str = "sequential"):
+        self.name = name
+        self.layers: list[Layer] = []
+        self.built = False
+        self.input_shape: tuple[int, ...] | None = None
+        self.optimizer: optimizers.Optimizer | None = None
+        self.loss: losses.Loss | None = None
+        self.metric_names: list[str] = []
+        self.stop_training = False
+        self.history: callbacks_module.History | None = None
+        self._fused_loss: losses.Loss | None = None
+        for layer in layers or ():
+            self.add(layer)
+
+    # --- construction ------------------------------------------------------------------------
+    def add(self, layer: Layer) -> None:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a scratchnet Layer, got {type(layer).__name__}")
+        names = {existing.name for existing in self.layers}
+        if layer.name is None:
+            stem, count = snake_case(type(layer).__name__), 0
+            layer.name = stem
+            while layer.name in names:
+                count += 1
+                layer.name = f"{stem}_{count}"
+        elif layer.name in names:
+            raise ValueError(f"Layer name {layer.name!r} is already used in this model.")
+        self.layers.append(layer)
+        if not self.built and len(self.layers) == 1 and layer.input_shape_arg is not None:
+            self.build(layer.input_shape_arg)
+        elif self.built:
+            if not layer.built:
+                layer.build(self.layers[-2].output_shape if len(self.layers) > 1
+                            else self.input_shape)
+            self._check_chain()
+        self._update_fusion()
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        """Create every layer's weights for per-sample inputs of ``input_shape`` (no batch axis)."""
+        shape = tuple(int(d) for d in input_shape)
+        self.input_shape = shape
+        for layer in self.layers:
+            if not layer.built:
+                layer.build(shape)
+            shape = layer.output_shape
+        self._check_chain()
+        self.built = True
+        self._update_fusion()
+
+    def _check_chain(self) -> None:
+        shape = self.input_shape
+        for layer in self.layers:
+            if layer.input_shape != shape:
+                raise ValueError(f"Layer {layer.name!r} was built for inputs {layer.input_shape} "
+                                 f"but receives {shape}.")
+            shape = layer.output_shape
+
+    @property
+    def output_shape(self) -> tuple[int, ...] | None:
+        if not self.layers:
+            return self.input_shape
+        return self.layers[-1].output_shape
+
+    def _ensure_built(self, x: Array) -> None:
+        if not self.layers:
+            raise ValueError("The model has no layers; add some with model.add(...).")
+        if not self.built:
+            self.build(self.layers[0].input_shape_arg or x.shape[1:])
+
+    # --- compile -----------------------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
+                metrics: list[str] | None = None) -> None:
+        """Choose optimizer (name or instance; Keras default "rmsprop"), loss and metrics."""
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        metrics = list(metrics or [])
+        for name in metrics:
+            if name not in metrics_module.KNOWN:
+                raise ValueError(f"Unknown metric {name!r}; expected one of {metrics_module.KNOWN}")
+        self.metric_names = ["accuracy" if m == "acc" else m for m in metrics]
+        self._update_fusion()
+
+    def _final_activation(self) -> tuple[activations.Activation | None, Callable | None]:
+        """The last layer's activation and a forward that stops just before it."""
+        last = self.layers[-1] if self.layers else None
+        if isinstance(last, ActivatedLayer):
+            return last.activation, last.forward_linear
+        if isinstance(last, ActivationLayer) or (isinstance(last, Softmax) and last.axis == -1):
+            act = last.activation if isinstance(last, ActivationLayer) else activations.get("softmax")
+            return act, lambda x, training=False: (x, lambda g: g)
+        return None, None
+
+    def _update_fusion(self) -> None:
+        activation, _ = self._final_activation()
+        self._fused_loss = (losses.fused_loss(activation, self.loss)
+                            if activation is not None and self.loss is not None else None)
+
+    def _require_compiled(self, what: str) -> None:
+        if self.optimizer is None or self.loss is None:
+            raise RuntimeError(f"The model must be compiled before {what}: call "
+                               f"model.compile(optimizer=..., loss=...) first.")
+
+    # --- forward and backward ----------------------------------------------------------------
+    def forward(self, x: Array, training: bool = False,
+                logits: bool = False) -> tuple[Array, Callable[[Array], Array]]:
+        """Run every layer; returns the output and a backward closure (grad_out -> grad_x).
+
+        With ``logits=True`` the last layer's activation is left out (the fused-loss path).
+        """
+        backwards = []
+        h = x
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.layers):
+            if logits and index == last:
+                h, back = self._final_activation()[1](h, training)
+            else:
+                h, back = layer.forward(h, training)
+            backwards.append(back)
+
+        def backward(grad: Array) -> Array:
+            for back in reversed(backwards):
+                grad = back(grad)
+            return grad
+        return h, backward
+
+    def trainable_params(self) -> dict[str, Array]:
+        return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
+                for key, value in layer.params.items()}
+
+    def trainable_grads(self) -> dict[str, Array]:
+        return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
+                for key, value in layer.grads.items()}
+
+    def compute_loss_and_gradients(self, x: Array, y: Array,
+                                   training: bool = True) -> tuple[float, Array]:
+        """Forward, loss and backward on one batch; leaves gradients in each layer's ``grads``.
+        Returns the batch loss and the model output (probabilities, not logits)."""
+        fused = self._fused_loss
+        out, backward = self.forward(x, training=training, logits=fused is not None)
+        value, loss_backward = (fused or self.loss).forward(y, out)
+        backward(loss_backward())
+        if fused is not None:
+            out = self._final_activation()[0](out)
+        return value, out
+
+    def _cast(self, x: Array) -> Array:
+        return x.astype(self.dtype, copy=False)
+
+    @property
+    def dtype(self) -> np.dtype:
+        for layer in self.layers:
+            for value in layer.params.values():
+                return value.dtype
+        return np.dtype(backend.floatx())
+
+    def _metric_values(self, y: Array, y_pred: Array) -> dict[str, float]:
+        return {name: metrics_module.get(name, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
+                for name in self.metric_names}
+
+    def train_on_batch(self, x: Any, y: Any) -> float | list[float]:
+        """One optimizer step on one batch; returns [loss, *metrics] (or the loss alone)."""
+        x, y = self._check_data(x, y, "train_on_batch")
+        logs = self._train_step(self._cast(x), y)
+        return self._as_result(logs)
+
+    def _train_step(self, x: Array, y: Array) -> dict[str, float]:
+        value, y_pred = self.compute_loss_and_gradients(x, y, training=True)
+        self.optimizer.apply(self.trainable_params(), self.trainable_grads())
+        return {"loss": value, **self._metric_values(y, y_pred)}
+
+    def _as_result(self, logs: dict[str, float]) -> float | list[float]:
+        return logs["loss"] if not self.metric_names else [logs["loss"]] + [
+            logs[m] for m in self.metric_names]
+
+    # --- data checks -------------------------------------------------------------------------
+    def _check_data(self, x: Any, y: Any, what: str) -> tuple[Array, Array]:
+        self._require_compiled(what)
+        x = validation.as_numeric_array(x, f"{what}: x")
+        self._ensure_built(x)
+        validation.check_features(x, self.input_shape, f"{what}: x")
+        validation.check_finite(x, f"{what}: x")
+        y = validation.as_numeric_array(y, f"{what}: y")
+        validation.check_same_length(x, y)
+        validation.check_finite(y, f"{what}: y")
+        self.loss.check_targets(y, self.output_shape)
+        return x, y
+
+    # --- fit / evaluate / predict ------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: list[callbacks_module.Callback] | None = None,
+            validation_split: float = 0.0, validation_data: tuple[Any, Any] | None = None,
+            shuffle: bool = True, initial_epoch: int = 0,
+            seed: int | None = None) -> callbacks_module.History:
+        """Train for ``epochs`` epochs (Keras semantics; batch_size defaults to 32).
+
+        ``validation_split`` holds out the *last* fraction of x/y, before shuffling (as Keras).
+        ``seed`` fixes shuffling and dropout masks; weights are fixed by ``set_random_seed``
+        before the layers are built.
+        """
+        from .training import fit_loop
+        return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_split=validation_split,
+                        validation_data=validation_data, shuffle=shuffle,
+                        initial_epoch=initial_epoch, seed=seed)
+
+    def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: int | str = "auto",
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``."""
+        x, y = self._check_data(x, y, "evaluate")
+        batch_size = validation.check_positive_int(batch_size or 32, "batch_size")
+        totals: dict[str, float] = {}
+        fused = self._fused_loss
+        for start in range(0, len(x), batch_size):
+            xb, yb = self._cast(x[start:start + batch_size]), y[start:start + batch_size]
+            out, _ = self.forward(xb, training=False, logits=fused is not None)
+            logs = {"loss": (fused or self.loss)(yb, out)}
+            y_pred = self._final_activation()[0](out) if fused is not None else out
+            logs.update(self._metric_values(yb, y_pred))
+            for key, value in logs.items():
+                totals[key] = totals.get(key, 0.0) + value * len(xb)
+        means = {key: value / len(x) for key, value in totals.items()}
+        return means if return_dict else self._as_result(means)
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> Array:
+        """Model outputs for x (N, *input_shape) -> (N, *output_shape), in inference mode."""
+        x = validation.as_numeric_array(x, "predict: x")
+        self._ensure_built(x)
+        validation.check_features(x, self.input_shape, "predict: x")
+        batch_size = validation.check_positive_int(batch_size or 32, "batch_size")
+        outputs = [self.forward(self._cast(x[start:start + batch_size]), training=False)[0]
+                   for start in range(0, len(x), batch_size)]
+        return np.concatenate(outputs, axis=0)
+
+    def __call__(self, x: Array, training: bool = False) -> Array:
+        x = validation.as_numeric_array(x, "x")
+        self._ensure_built(x)
+        return self.forward(self._cast(x), training=training)[0]
+
+    # --- weights and config ------------------------------------------------------------------
+    def get_weights(self) -> list[Array]:
+        """All weights, layer by layer, each in Keras order (kernel, bias)."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights: list[Array]) -> None:
+        expected = sum(len(layer.params) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"set_weights expects {expected} arrays (as get_weights returns), "
+                             f"got {len(weights)}.")
+        position = 0
+        for layer in self.layers:
+            count = len(layer.params)
+            layer.set_weights(list(weights[position:position + count]))
+            position += count
+
+    def count_params(self) -> int:
+        return sum(layer.count_params() for layer in self.layers)
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        from .summary import summary_table
+        print_fn(summary_table(self))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name,
+                "input_shape": list(self.input_shape) if self.input_shape else None,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Sequential":
+        model = cls(name=config.get("name", "sequential"))
+        for entry in config["layers"]:
+            model.add(get_class(entry["class_name"]).from_config(entry["config"]))
+        if not model.built and config.get("input_shape"):
+            model.build(tuple(config["input_shape"]))
+        return model
+
+    def dropout_layers(self) -> list[Dropout]:
+        return [layer for layer in self.layers if isinstance(layer, Dropout)]

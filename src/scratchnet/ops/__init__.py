@@ -1,0 +1,1 @@
+"""Stateless array operations the layers are built from."""

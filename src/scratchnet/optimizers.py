@@ -1,0 +1,170 @@
+"""Optimizers with Keras 3's update rules and defaults.
+
+An optimizer is one small update rule. ``apply(params, grads)`` takes two dicts with matching
+keys (e.g. "conv2d/kernel") and updates the parameter arrays in place; per-parameter state (slots
+such as momentum) is kept in ``self.slots`` under the same keys, so it can be saved and restored.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray
+
+
+class Optimizer:
+    name = "optimizer"
+    slot_names: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate: float = 0.001):
+        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
+                or not math.isfinite(learning_rate) or learning_rate < 0:
+            raise ValueError(f"{type(self).__name__} learning_rate must be a finite number >= 0, "
+                             f"got {learning_rate!r}")
+        self.learning_rate = float(learning_rate)
+        self.iterations = 0
+        self.slots: dict[str, dict[str, Array]] = {}
+
+    def apply(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
+        """One step: update every ``params[key]`` in place from ``grads[key]``."""
+        for key, param in params.items():
+            slots = self.slots.get(key)
+            if slots is None:
+                slots = self.slots[key] = {s: np.zeros_like(param) for s in self.slot_names}
+            self.update(param, grads[key], slots)
+        self.iterations += 1
+
+    def update(self, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "learning_rate": self.learning_rate}
+
+
+class SGD(Optimizer):
+    """w -= lr*g; with momentum: m = momentum*m - lr*g, w += m (nesterov: w += momentum*m - lr*g).
+    Defaults: learning_rate 0.01, momentum 0, nesterov False."""
+    name = "sgd"
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+        super().__init__(learning_rate)
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"SGD momentum must be in [0, 1], got {momentum!r}")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.slot_names = ("momentum",) if self.momentum else ()
+
+    def update(self, param, grad, slots):
+        lr = self.learning_rate
+        if not self.momentum:
+            param -= lr * grad
+            return
+        m = slots["momentum"]
+        m *= self.momentum
+        m -= lr * grad
+        if self.nesterov:
+            param += self.momentum * m - lr * grad
+        else:
+            param += m
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= lr*sqrt(1 - b2^t)/(1 - b1^t) * m /
+    (sqrt(v) + eps). Defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7."""
+    name = "adam"
+    slot_names = ("m", "v")
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def update(self, param, grad, slots):
+        t = self.iterations + 1
+        alpha = self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        m, v = slots["m"], slots["v"]
+        m += (grad - m) * (1 - self.beta_1)
+        v += (grad * grad - v) * (1 - self.beta_2)
+        param -= alpha * m / (np.sqrt(v) + self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """v = rho*v + (1 - rho)*g^2; w -= lr*g/sqrt(v + eps) (with momentum: m = momentum*m +
+    lr*g/sqrt(v + eps); w -= m). Defaults: learning_rate 0.001, rho 0.9, momentum 0, eps 1e-7."""
+    name = "rmsprop"
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.slot_names = ("velocity", "momentum") if self.momentum else ("velocity",)
+
+    def update(self, param, grad, slots):
+        v = slots["velocity"]
+        v *= self.rho
+        v += (1 - self.rho) * grad * grad
+        step = self.learning_rate * grad / np.sqrt(v + self.epsilon)
+        if self.momentum:
+            m = slots["momentum"]
+            m *= self.momentum
+            m += step
+            step = m
+        param -= step
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """a = rho*a + (1 - rho)*g^2; d_w = -sqrt(d + eps)/sqrt(a + eps)*g; d = rho*d + (1 - rho)*d_w^2;
+    w += lr*d_w. Defaults (Keras 3): learning_rate 0.001, rho 0.95, epsilon 1e-7. The classic
+    Keras MNIST example used learning_rate=1.0 (Keras 2's default): pass it explicitly."""
+    name = "adadelta"
+    slot_names = ("accumulated_grad", "accumulated_delta")
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+    def update(self, param, grad, slots):
+        rho, eps = self.rho, self.epsilon
+        acc_grad, acc_delta = slots["accumulated_grad"], slots["accumulated_delta"]
+        acc_grad *= rho
+        acc_grad += (1 - rho) * grad * grad
+        delta = -np.sqrt(acc_delta + eps) / np.sqrt(acc_grad + eps) * grad
+        acc_delta *= rho
+        acc_delta += (1 - rho) * delta * delta
+        param += self.learning_rate * delta
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+_CLASSES: dict[str, type[Optimizer]] = {
+    "sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adadelta": Adadelta}
+
+
+def get(identifier: str | Optimizer) -> Optimizer:
+    """Resolve a name (case-insensitive, Keras defaults) or return an Optimizer as is."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _CLASSES:
+        return _CLASSES[identifier.lower()]()
+    raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_CLASSES)} or a "
+                     f"scratchnet.optimizers.Optimizer instance.")
+
+
+def from_config(config: dict[str, Any]) -> Optimizer:
+    config = dict(config)
+    cls = type(get(config.pop("name")))
+    return cls(**config)

@@ -1,0 +1,83 @@
+"""The fit loop of Sequential (epochs, shuffling, validation, callbacks)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import backend, validation
+from .callbacks import Callback, CallbackList, History, ProgressBar
+
+Array = np.ndarray
+
+
+def _split_validation(x: Array, y: Array, split: float) -> tuple[Array, Array, Array, Array]:
+    if not 0 <= split < 1:
+        raise ValueError(f"validation_split must be in [0, 1), got {split!r}")
+    cut = int(len(x) * (1 - split))
+    if cut == 0 or cut == len(x):
+        raise ValueError(f"validation_split={split} leaves {cut} training and {len(x) - cut} "
+                         f"validation samples out of {len(x)}; both need at least one.")
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
+             verbose: int | str, callbacks: list[Callback] | None, validation_split: float,
+             validation_data: tuple[Any, Any] | None, shuffle: bool, initial_epoch: int,
+             seed: int | None) -> History:
+    x, y = model._check_data(x, y, "fit")
+    batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
+                                               "batch_size")
+    epochs = validation.check_positive_int(epochs, "epochs", minimum=0)
+    initial_epoch = validation.check_positive_int(initial_epoch, "initial_epoch", minimum=0)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a tuple (x_val, y_val).")
+        x_val, y_val = model._check_data(*validation_data, "fit: validation_data")
+    elif validation_split:
+        x, y, x_val, y_val = _split_validation(x, y, validation_split)
+    else:
+        x_val = y_val = None
+
+    rng = np.random.default_rng(seed) if seed is not None else backend.rng()
+    model.fit_rng = rng
+    for layer in model.dropout_layers():
+        if layer.seed is None:
+            layer.rng = rng
+    verbose = 1 if verbose == "auto" else int(verbose)
+    history = History()
+    model.history = history
+    extra = [ProgressBar(verbose)] if verbose else []
+    steps = -(-len(x) // batch_size)
+    callback_list = CallbackList([history, *(callbacks or []), *extra], model,
+                                 {"epochs": epochs, "steps": steps, "samples": len(x),
+                                  "batch_size": batch_size, "verbose": verbose})
+    model.stop_training = False
+    callback_list.on_train_begin({})
+    for epoch in range(initial_epoch, epochs):
+        callback_list.on_epoch_begin(epoch, {})
+        order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+        totals: dict[str, float] = {}
+        seen = 0
+        for step in range(steps):
+            index = order[step * batch_size:(step + 1) * batch_size]
+            if shuffle:
+                index = np.sort(index)  # the batch is a set: sorted reads are cache friendly
+            callback_list.on_train_batch_begin(step, {})
+            logs = model._train_step(model._cast(x[index]), y[index])
+            seen += len(index)
+            for key, value in logs.items():
+                totals[key] = totals.get(key, 0.0) + value * len(index)
+            running = {key: value / seen for key, value in totals.items()}
+            callback_list.on_train_batch_end(step, {**running, "size": len(index)})
+            if model.stop_training:
+                break
+        epoch_logs = {key: value / seen for key, value in totals.items()}
+        if x_val is not None:
+            results = model.evaluate(x_val, y_val, batch_size=batch_size, return_dict=True)
+            epoch_logs.update({f"val_{key}": value for key, value in results.items()})
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end({})
+    return history
