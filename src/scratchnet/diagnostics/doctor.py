@@ -1,0 +1,99 @@
+"""``doctor(model, x, y)``: why does this network not train? One call, one :class:`Report`.
+
+The doctor looks at a compiled model from outside, on a batch of data, in stages:
+
+1. data and configuration: ``unnormalized_input``, ``label_mismatch``, ``nonfinite`` (data),
+   ``loss_activation_mismatch``;
+2. one probed forward/backward pass: ``nonfinite``, ``exploding_activations``, ``dead_relu``,
+   ``saturation``, ``initial_loss`` (before the first update), ``vanishing_gradients`` /
+   ``exploding_gradients``;
+3. numerical checks of the backward code on a few samples: ``gradient_mismatch`` (every layer,
+   its activation, the loss), ``loss_not_averaged``, ``batch_dependence``;
+4. a short training run on a copy: ``learning_rate_too_high`` / ``learning_rate_too_low`` and
+   ``cannot_overfit``.
+
+The model's weights, optimizer state and the global random generator are left untouched
+(layers' ``grads`` buffers are overwritten, as by any forward/backward pass). Thresholds and
+their sources: :mod:`scratchnet.diagnostics.thresholds` and docs/doctor.md.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from .. import validation
+from .checks_data import check_input, check_labels
+from .checks_forward import (check_activation_scale, check_dead_relu, check_gradient_flow,
+                             check_initial_loss, check_nonfinite, check_saturation)
+from .checks_numeric import check_batch_dependence, check_gradients, check_loss_average
+from .checks_static import check_loss_activation
+from .checks_training import check_learning_rate, check_overfit, overfit_batch, train_copy
+from .probes import trace
+from .report import Finding, Report
+
+Array = np.ndarray
+
+
+def doctor(model: Any, x: Any, y: Any, *, max_samples: int = 256, gradient_checks: bool = True,
+           training_checks: bool = True, seed: int = 0) -> Report:
+    """Diagnose ``model`` (a compiled Sequential) on the data (x, y).
+
+    x: (N, *input_shape); y: labels for the compiled loss. At most ``max_samples`` samples are
+    probed. ``gradient_checks`` / ``training_checks`` turn stages 3 and 4 off (faster).
+    Returns a :class:`Report` (``.to_text()``, ``.to_json()``, ``.findings``).
+    """
+    start = time.perf_counter()
+    model._require_compiled("doctor")
+    x = validation.as_numeric_array(x, "doctor: x")
+    y = validation.as_numeric_array(y, "doctor: y")
+    validation.check_same_length(x, y)
+    model._ensure_built(x)
+    validation.check_features(x, model.input_shape, "doctor: x")
+    x, y = x[:max_samples], y[:max_samples]
+    report = Report(model=model.name)
+
+    stage1 = check_input(x) + check_labels(model, y) + check_loss_activation(model)
+    report.add(stage1)
+    if any(f.code in ("label_mismatch", "nonfinite") and f.at_least("error") for f in stage1):
+        report.notes.append("forward/backward, numerical and training checks skipped: fix the "
+                            "data errors first")
+        return _done(report, start)
+
+    at_init = model.optimizer.iterations == 0
+    tr = trace(model, x, y)
+    nonfinite = check_nonfinite(model, tr)
+    report.add(nonfinite)
+    report.add(check_activation_scale(tr, at_init))
+    report.add(check_dead_relu(tr))
+    report.add(check_saturation(tr, at_init))
+    if at_init:
+        report.add(check_initial_loss(model, tr, y))
+    report.add(check_gradient_flow(tr))
+    if gradient_checks:
+        report.add(check_gradients(model, tr, y, seed))
+        report.add(check_loss_average(model, tr, y))
+        report.add(check_batch_dependence(tr, seed))
+    if training_checks and not nonfinite:
+        xs, ys = overfit_batch(x, y)
+        explained = bool(report.above("warning"))
+        run = train_copy(model, xs, ys, seed=seed)
+        report.add([_secondary(f) if explained else f for f in check_learning_rate(model, run)])
+        report.add(check_overfit(model, run, len(xs)))
+    elif training_checks:
+        report.notes.append("training checks skipped: the forward/backward pass is not finite")
+    return _done(report, start)
+
+
+def _secondary(finding: Finding) -> Finding:
+    """Learning-rate symptoms next to errors in the gradient or the model itself are most
+    likely their consequence: keep them, as info."""
+    finding.severity = "info"
+    finding.cause += " Probably a consequence of the errors above: fix those first."
+    return finding
+
+
+def _done(report: Report, start: float) -> Report:
+    report.seconds = time.perf_counter() - start
+    return report
