@@ -17,6 +17,7 @@ from ..initializers import compute_fans
 from .probes import LayerTrace, Trace, rms
 from .report import Finding
 from .thresholds import (ACTIVATION_RMS_MIN, DEAD_ERROR, DEAD_WARN, EXPLODING_RATIO,
+                         INPUT_RMS_MAX,
                          EXPLODING_RELATIVE, GAIN_MAX, INITIAL_LOSS_FACTOR, LOGIT_RMS_MAX,
                          SATURATION_LIMIT, SATURATION_SHARE, VANISHING_RATIO)
 
@@ -55,7 +56,7 @@ def check_nonfinite(model: Any, tr: Trace) -> list[Finding]:
                              "The loss is NaN/Inf for finite outputs (log(0)?).",
                              "Use a clipped or from_logits cross-entropy."))
     for rec in reversed(tr.layers):
-        if _finite(rec.grad_y) and not (_finite(rec.grad_x) and all(
+        if _finite(rec.grad_y) and _finite(rec.x) and not (_finite(rec.grad_x) and all(
                 _finite(g) for g in rec.grads.values())):
             found.append(Finding("nonfinite", "error", rec.name, {"where": "backward"},
                                  "This layer's backward produces NaN/Inf from a finite gradient.",
@@ -78,8 +79,11 @@ def check_activation_scale(tr: Trace, at_init: bool) -> list[Finding]:
         if kernel is None:
             continue
         pre = rec.z if rec.z is not None else rec.y
+        bias = rec.layer.params.get("bias")
+        # The gain of the weights alone: a bias shifts activations but does not scale them.
+        weighted = pre - bias if bias is not None and bias.shape == pre.shape[-1:] else pre
         x_rms, pre_rms = rms(rec.x), rms(pre)
-        gain = pre_rms / max(x_rms, 1e-12)
+        gain = rms(weighted) / max(x_rms, 1e-12)
         if gain > GAIN_MAX and pre_rms > ACTIVATION_RMS_MIN:
             relu_like = bool(rec.activation and "relu" in rec.activation)
             init, std = _suggested_std(kernel, relu_like)
@@ -96,7 +100,8 @@ def check_activation_scale(tr: Trace, at_init: bool) -> list[Finding]:
                 + (" (or 'glorot_uniform', the Keras default)" if init != "glorot_uniform"
                    else " (the Keras default)") + "; never draw weights with std 1."))
     last = tr.layers[-1]
-    if at_init and last.z is not None and not any(f.layer == last.name for f in found):
+    # With unscaled inputs huge logits are expected: unnormalized_input says so.
+    if at_init and last.z is not None and rms(tr.layers[0].x) <= INPUT_RMS_MAX and not any(f.layer == last.name for f in found):
         z_rms = rms(last.z)
         if z_rms > LOGIT_RMS_MAX and last.activation in ("softmax", "sigmoid"):
             found.append(Finding(

@@ -27,12 +27,26 @@ _LOSS_SAMPLES = 8
 
 
 def _evidence(result: GradcheckResult) -> dict[str, Any]:
-    bad = [c for c in result.checks if c.checked and c.relative_error > MISMATCH_WARN]
-    worst = max(bad, key=lambda c: c.relative_error)
+    bad = [c for c in result.checks if c.checked and not c.relative_error <= MISMATCH_WARN]
+    worst = max(bad, key=lambda c: np.nan_to_num(c.relative_error, nan=np.inf))
     index, analytic, numeric = worst.worst[0] if worst.worst else ((), 0.0, 0.0)
     return {"relative_error": {c.name: c.relative_error for c in result.checks if c.checked},
             "worst_tensor": worst.name, "worst_entry": list(index),
             "analytic": analytic, "numeric": numeric, "threshold": MISMATCH_WARN}
+
+
+def _confirmed(target: Any, x: Array, seed: int) -> GradcheckResult | None:
+    """A failing gradcheck, repeated with another seed (other entries, other projection): a
+    wrong backward fails both; a single unlucky entry at an undetected kink (a ReLU input that
+    is exactly 0) does not. Returns the milder of the two failing results, or None."""
+    results = []
+    for attempt in (seed, seed + 1):
+        with np.errstate(all="ignore"):
+            result = gradcheck(target, x, max_entries=_GRADCHECK_ENTRIES, seed=attempt)
+        if result.max_error <= MISMATCH_WARN:
+            return None
+        results.append(result)
+    return min(results, key=lambda r: np.nan_to_num(r.max_error, nan=np.inf))
 
 
 def _severity(error: float) -> str:
@@ -43,10 +57,10 @@ def check_gradients(model: Any, tr: Trace, y: Array, seed: int = 0) -> list[Find
     found = []
     for rec in tr.layers:
         x = np.asarray(rec.x[:_GRADCHECK_SAMPLES], dtype=np.float64)
-        if not np.all(np.isfinite(x)):
-            continue
-        result = gradcheck(rec.layer, x, max_entries=_GRADCHECK_ENTRIES, seed=seed)
-        if result.max_error <= MISMATCH_WARN:
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(rec.y))):
+            continue  # nonfinite reports it; differences of NaN say nothing
+        result = _confirmed(rec.layer, x, seed)
+        if result is None:
             continue
         evidence, culprit = _evidence(result), f"layer {type(rec.layer).__name__}"
         if isinstance(rec.layer, (ActivatedLayer, ActivationLayer)):

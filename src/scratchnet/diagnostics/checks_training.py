@@ -79,6 +79,8 @@ def train_copy(model: Any, x: Array, y: Array, steps: int = OVERFIT_STEPS,
             run.steps.append(step)
             if not math.isfinite(value):
                 break
+            if step >= 50 and value >= 0.99 * initial:
+                break  # no progress at all: more steps only cost time
             run.accuracy = accuracy(y, probs) if accuracy is not None else None
             if step >= LR_STEPS and (value < OVERFIT_LOSS_FRACTION * initial
                                      or run.accuracy == 1.0):
