@@ -101,7 +101,8 @@ def check_activation_scale(tr: Trace, at_init: bool) -> list[Finding]:
                    else " (the Keras default)") + "; never draw weights with std 1."))
     last = tr.layers[-1]
     # With unscaled inputs huge logits are expected: unnormalized_input says so.
-    if at_init and last.z is not None and rms(tr.layers[0].x) <= INPUT_RMS_MAX and not any(f.layer == last.name for f in found):
+    flagged = any(f.layer == last.name for f in found)
+    if at_init and last.z is not None and rms(tr.layers[0].x) <= INPUT_RMS_MAX and not flagged:
         z_rms = rms(last.z)
         if z_rms > LOGIT_RMS_MAX and last.activation in ("softmax", "sigmoid"):
             found.append(Finding(
