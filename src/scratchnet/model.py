@@ -302,5 +302,11 @@ class Sequential:
             model.build(tuple(config["input_shape"]))
         return model
 
+    def save(self, filepath: Any) -> None:
+        """Write architecture, weights, optimizer and training state to one safetensors file,
+        atomically. Reload with ``scratchnet.load_model(filepath)``."""
+        from .saving import save_model
+        save_model(self, filepath)
+
     def dropout_layers(self) -> list[Dropout]:
         return [layer for layer in self.layers if isinstance(layer, Dropout)]
