@@ -73,9 +73,10 @@ def read_file(path: Path, max_bytes: int) -> bytes:
         raise ModelFileError(f"{path}: {size:,} bytes exceeds the model file limit of "
                              f"{max_bytes:,} bytes (pass max_bytes= to raise it).")
     with open(path, "rb") as handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ModelFileError(f"{path}: grew past the limit of {max_bytes:,} bytes while reading.")
+        # read(n) reserves n bytes up front: ask for the size stat() reported, not the limit.
+        data = handle.read(size)
+        if handle.read(1):
+            raise ModelFileError(f"{path}: the file grew while being read; try again.")
     return data
 
 
