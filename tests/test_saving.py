@@ -31,7 +31,8 @@ def small_model(seed: int = 0, optimizer: str | sn.optimizers.Optimizer = "adam"
 
 def data(n: int = 32):
     r = np.random.default_rng(7)
-    return r.random((n, 6, 6, 1), dtype=np.float32), np.eye(4, dtype=np.float32)[r.integers(0, 4, n)]
+    x = r.random((n, 6, 6, 1), dtype=np.float32)
+    return x, np.eye(4, dtype=np.float32)[r.integers(0, 4, n)]
 
 
 def test_round_trip_weights_config_optimizer_state(tmp_path):

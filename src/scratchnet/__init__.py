@@ -12,6 +12,7 @@ from .saving import load_model
 from .diagnostics.gradcheck import gradcheck
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "load_model", "gradcheck", "Callback", "History", "activations", "backend", "callbacks",
+__all__ = ["Sequential", "load_model",
+           "gradcheck", "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
            "set_random_seed"]

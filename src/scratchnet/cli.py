@@ -178,7 +178,8 @@ def run_summary(args: argparse.Namespace) -> int:
 
 def add_evaluate(sub: Any) -> None:
     p = _parser(sub, "evaluate", "Test loss, accuracy, per-class accuracy and confusion matrix "
-                "of a model file on the MNIST test set.", "scratchnet evaluate runs/quick/model.snet")
+                "of a model file on the MNIST test set.",
+                "scratchnet evaluate runs/quick/model.snet")
     p.add_argument("model", help="model file (.snet)")
     p.add_argument("--limit", type=int, help="only the first N test samples")
     p.add_argument("--batch-size", type=int, default=128)

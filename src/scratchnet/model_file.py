@@ -95,11 +95,13 @@ def parse_header(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, Any
     """Check the safetensors framing and every tensor entry; returns (entries, meta, start)."""
     if len(data) < 8:
         raise ModelFileError(f"{path}: {len(data)} bytes is too short for a model file "
-                             f"(expected an 8-byte header length, then a JSON header).{_hint(data)}")
+                             f"(expected an 8-byte header length, then a JSON header)."
+                             f"{_hint(data)}")
     (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > MAX_HEADER_BYTES:
         raise ModelFileError(f"{path}: declares a {header_len:,}-byte header; the limit is "
-                             f"{MAX_HEADER_BYTES:,}: not a scratchnet model file, or corrupted.{_hint(data)}")
+                             f"{MAX_HEADER_BYTES:,}: not a scratchnet model file, or "
+                             f"corrupted.{_hint(data)}")
     if 8 + header_len > len(data):
         raise ModelFileError(f"{path}: truncated: header declares {header_len:,} bytes but the "
                              f"file has {len(data) - 8:,} after the length field.{_hint(data)}")
