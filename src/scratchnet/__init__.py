@@ -7,8 +7,8 @@
 from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers
 from .backend import floatx, set_floatx, set_random_seed
 from .callbacks import Callback, History
-from .model import Sequential
 from .diagnostics.gradcheck import gradcheck
+from .model import Sequential
 
 __version__ = "0.1.0"
 __all__ = ["Sequential", "gradcheck", "Callback", "History", "activations", "backend", "callbacks",
