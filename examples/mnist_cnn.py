@@ -17,6 +17,9 @@ from scratchnet import layers, optimizers
 from scratchnet.datasets import mnist
 from scratchnet.utils import to_categorical
 
+# The commit is read at the start: the code that runs is the code that was checked out then.
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                        text=True).stdout.strip() or "unknown"
 epochs = int(os.environ.get("EPOCHS", 12))
 seed = int(os.environ.get("SEED", 1))
 sn.set_random_seed(seed)
@@ -51,8 +54,6 @@ print(f"Training wall time: {wall:.0f} s")
 
 results = os.environ.get("RESULTS")
 if results:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
     with open(results, "a") as out:
         out.write(f"## `EPOCHS={epochs} SEED={seed} make run`\n\n"
                   f"- commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
