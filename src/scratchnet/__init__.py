@@ -7,9 +7,9 @@
 from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers
 from .backend import floatx, set_floatx, set_random_seed
 from .callbacks import Callback, History
+from .diagnostics.gradcheck import gradcheck
 from .model import Sequential
 from .saving import load_model
-from .diagnostics.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 __all__ = ["Sequential", "load_model",
