@@ -84,6 +84,7 @@ class ProgressBar(Callback):
         logs = logs or {}
         size = int(logs.get("size", 0))
         self._seen += size
+        self._train_seconds = time.perf_counter() - self._start
         if self._bar is not None:
             self._bar.update(size)
             self._bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k != "size"},
@@ -94,7 +95,9 @@ class ProgressBar(Callback):
             self._bar.close()
             self._bar = None
         elapsed = time.perf_counter() - self._start
-        rate = self._seen / elapsed if elapsed > 0 else 0.0
+        # The rate counts training only: validation time would understate it.
+        train_seconds = getattr(self, "_train_seconds", elapsed)
+        rate = self._seen / train_seconds if train_seconds > 0 else 0.0
         parts = [f"{k}: {v:.4f}" for k, v in (logs or {}).items()]
         print(f"{self._seen}/{self.params.get('samples')} - {elapsed:.0f}s - "
               f"{rate:,.0f} samples/s - " + " - ".join(parts), flush=True)
