@@ -146,6 +146,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     import numpy as np
+
     from .images import load_digit
     model = _load(args.model)
     size = tuple(model.input_shape[:2])

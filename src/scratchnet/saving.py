@@ -22,8 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from .model_file import (FORMAT, FORMAT_VERSION, MAX_FILE_BYTES, ModelFileError, atomic_write,
-                         parse_header, read_file, tensor)
+from .model_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_FILE_BYTES,
+    ModelFileError,
+    atomic_write,
+    parse_header,
+    read_file,
+    tensor,
+)
 
 __all__ = ["save_model", "load_model", "read_metadata", "ModelFileError"]
 
