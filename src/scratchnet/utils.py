@@ -5,6 +5,8 @@ from typing import Any
 
 import numpy as np
 
+from .backend import set_random_seed  # noqa: F401  (keras.utils.set_random_seed)
+
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
     """One-hot encode integer class labels, like ``keras.utils.to_categorical``.

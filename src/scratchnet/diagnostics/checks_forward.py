@@ -16,10 +16,20 @@ import numpy as np
 from ..initializers import compute_fans
 from .probes import LayerTrace, Trace, rms
 from .report import Finding
-from .thresholds import (ACTIVATION_RMS_MIN, DEAD_ERROR, DEAD_WARN, EXPLODING_RATIO,
-                         INPUT_RMS_MAX,
-                         EXPLODING_RELATIVE, GAIN_MAX, INITIAL_LOSS_FACTOR, LOGIT_RMS_MAX,
-                         SATURATION_LIMIT, SATURATION_SHARE, VANISHING_RATIO)
+from .thresholds import (
+    ACTIVATION_RMS_MIN,
+    DEAD_ERROR,
+    DEAD_WARN,
+    EXPLODING_RATIO,
+    EXPLODING_RELATIVE,
+    GAIN_MAX,
+    INITIAL_LOSS_FACTOR,
+    INPUT_RMS_MAX,
+    LOGIT_RMS_MAX,
+    SATURATION_LIMIT,
+    SATURATION_SHARE,
+    VANISHING_RATIO,
+)
 
 Array = np.ndarray
 
@@ -220,7 +230,7 @@ def check_gradient_flow(tr: Trace) -> list[Finding]:
         rel = _relative_gradients(tr)
     if len(rel) < 2:
         return []
-    (first, r_first, g_first), (last, r_last, g_last) = rel[0], rel[-1]
+    (first, r_first, _), (last, r_last, _) = rel[0], rel[-1]
     evidence = {"relative_gradient_per_layer": {rec.name: r for rec, r, _ in rel},
                 "first_over_last": r_first / max(r_last, 1e-30)}
     ratio = evidence["first_over_last"]

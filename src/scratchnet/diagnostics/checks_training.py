@@ -19,8 +19,16 @@ import numpy as np
 from .. import metrics
 from ..layers import Dropout
 from .report import Finding
-from .thresholds import (DIVERGENCE_FACTOR, LR_STEPS, OVERFIT_LOSS_FRACTION, OVERFIT_SAMPLES,
-                         OVERFIT_STEPS, STALL_CHANGE, UPDATE_RATIO_HIGH, UPDATE_RATIO_LOW)
+from .thresholds import (
+    DIVERGENCE_FACTOR,
+    LR_STEPS,
+    OVERFIT_LOSS_FRACTION,
+    OVERFIT_SAMPLES,
+    OVERFIT_STEPS,
+    STALL_CHANGE,
+    UPDATE_RATIO_HIGH,
+    UPDATE_RATIO_LOW,
+)
 
 Array = np.ndarray
 

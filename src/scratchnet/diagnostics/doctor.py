@@ -25,8 +25,14 @@ import numpy as np
 
 from .. import validation
 from .checks_data import check_input, check_labels
-from .checks_forward import (check_activation_scale, check_dead_relu, check_gradient_flow,
-                             check_initial_loss, check_nonfinite, check_saturation)
+from .checks_forward import (
+    check_activation_scale,
+    check_dead_relu,
+    check_gradient_flow,
+    check_initial_loss,
+    check_nonfinite,
+    check_saturation,
+)
 from .checks_numeric import check_batch_dependence, check_gradients, check_loss_average
 from .checks_static import check_loss_activation
 from .checks_training import check_learning_rate, check_overfit, overfit_batch, train_copy

@@ -15,8 +15,15 @@ import numpy as np
 from .. import activations, backend, initializers, layers, losses, optimizers
 from ..layers import Layer
 from ..model import Sequential
-from .story import (UserSquaredError, build_keras_recipe_model, build_user_story_model,
-                    mnist_cnn, mnist_sample, std_one, user_relu)
+from .story import (
+    UserSquaredError,
+    build_keras_recipe_model,
+    build_user_story_model,
+    mnist_cnn,
+    mnist_sample,
+    std_one,
+    user_relu,
+)
 
 Array = np.ndarray
 Case = tuple[Sequential, Array, Array]
