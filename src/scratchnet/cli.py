@@ -203,6 +203,59 @@ def add_summary(sub: Any) -> None:
     p.set_defaults(run=run_summary)
 
 
+# --- doctor ----------------------------------------------------------------------------------
+def run_doctor(args: argparse.Namespace) -> int:
+    from .diagnostics.doctor import doctor
+    from .diagnostics.gallery import GALLERY, HEALTHY
+    cases = {**GALLERY, **HEALTHY}
+    if args.list:
+        _emit(args, "\n".join(f"{name:28} {'healthy' if name in HEALTHY else 'faulty'}"
+                              for name in cases), {"faulty": list(GALLERY),
+                                                    "healthy": list(HEALTHY)})
+        return 0
+    if args.example:
+        if args.example not in cases:
+            raise CommandError(f"unknown example {args.example!r}; expected one of "
+                               f"{sorted(cases)} (see --list).")
+        model, x, y = cases[args.example](samples=args.samples)
+    elif args.model:
+        from . import runs, zoo
+        model = zoo.get(args.model) if args.model in zoo.MODELS else _load(args.model)
+        if model.loss is None:
+            model.compile(optimizer=_recipe_optimizer(), loss="categorical_crossentropy",
+                          metrics=["accuracy"])
+        data = runs.mnist_arrays(model.input_shape, args.samples, split="train")
+        x, y = data["x_train"], runs.encode_labels(data["y_train"], model.loss.name)
+    else:
+        raise CommandError("give a MODEL (a .snet file or a built-in name such as mnist-cnn) "
+                           "or --example NAME (see --list).")
+    report = doctor(model, x, y, max_samples=args.samples,
+                    training_checks=not args.no_training_checks)
+    _emit(args, report.to_text(), report.to_dict())
+    return 0 if report.healthy else 1
+
+
+def _recipe_optimizer() -> Any:
+    from . import optimizers
+    return optimizers.Adadelta(learning_rate=1.0)
+
+
+def add_doctor(sub: Any) -> None:
+    p = _parser(sub, "doctor", "Diagnose why a model does not train: gradient checks, dead "
+                "ReLUs, exploding or vanishing signals, bad init, saturation, loss/activation "
+                "mismatch, bad data, NaNs, learning rate. Exit status 1 if anything is found.",
+                "scratchnet doctor mnist-cnn\n  scratchnet doctor runs/quick/model.snet --json"
+                "\n  scratchnet doctor --example user-story")
+    p.add_argument("model", nargs="?", help="model file (.snet) or built-in model name; "
+                   "checked on MNIST training samples")
+    p.add_argument("--example", help="diagnose a setup from the gallery instead (see --list)")
+    p.add_argument("--list", action="store_true", help="list the gallery's setups")
+    p.add_argument("--samples", type=int, default=256, help="samples to probe (default 256)")
+    p.add_argument("--no-training-checks", action="store_true",
+                   help="skip the short training runs (learning rate, cannot_overfit)")
+    p.set_defaults(run=run_doctor)
+
+
 # --- plumbing --------------------------------------------------------------------------------
 def _parser(sub: Any, name: str, description: str, example: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=description.split(":")[0].split(" (")[0],
@@ -214,7 +267,8 @@ def _parser(sub: Any, name: str, description: str, example: str) -> argparse.Arg
 
 
 # Each entry adds one subcommand. doctor/profile: append add_doctor / add_profile here.
-COMMANDS: list[Callable[[Any], None]] = [add_train, add_evaluate, add_predict, add_summary]
+COMMANDS: list[Callable[[Any], None]] = [add_train, add_evaluate, add_predict, add_summary,
+                                         add_doctor]
 
 
 def build_parser() -> argparse.ArgumentParser:
