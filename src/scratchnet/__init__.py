@@ -9,8 +9,9 @@ from .backend import floatx, set_floatx, set_random_seed
 from .callbacks import Callback, History
 from .model import Sequential
 from .diagnostics.gradcheck import gradcheck
+from .profiling import profile
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "gradcheck", "Callback", "History", "activations", "backend", "callbacks",
+__all__ = ["Sequential", "gradcheck", "profile", "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
            "set_random_seed"]

@@ -14,6 +14,7 @@ class Dense(ActivatedLayer):
     Input shape: (N, ..., in). Output shape: (N, ..., units).
     Weights (Keras layout and order): kernel (in, units), bias (units,).
     """
+    linear_output_is_scratch = True
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.im2col import col2im, im2col, pad_spatial
+from ..ops.pool import maxpool_backward, maxpool_forward
 from .base import Array, Backward
 from .pooling import Pooling2D
 
@@ -20,6 +21,9 @@ class MaxPooling2D(Pooling2D):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         n, h, w, c = x.shape
         pad_h, pad_w = self._paddings(h, w)
+        if (sh, sw) == (ph, pw) and pad_h == pad_w == (0, 0):   # non-overlapping: fast path
+            y_fast = maxpool_forward(x, self.pool_size)
+            return y_fast, lambda grad_y: maxpool_backward(x, y_fast, grad_y, self.pool_size)
         xp = pad_spatial(x, pad_h, pad_w, value=-np.inf)
         windows = im2col(xp, ph, pw, sh, sw).reshape(-1, ph * pw, c)   # (N*OH*OW, ph*pw, C)
         winner = windows.argmax(axis=1)[:, None, :]                    # first max, row-major
