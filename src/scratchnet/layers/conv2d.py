@@ -64,11 +64,10 @@ class Conv2D(ActivatedLayer):
         pad_w = padding_amounts(w, kw, strides[1], self.padding)
         xp = pad_spatial(x, pad_h, pad_w)
         kernel, bias = self.params["kernel"], self.params.get("bias")
-        z, cols = conv2d_forward(xp, kernel, bias, strides)   # cols: (N*OH*OW, kh*kw*C)
+        z = conv2d_forward(xp, kernel, bias, strides)
 
         def backward(grad_z: Array) -> Array:
-            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, cols, kernel, xp.shape, strides,
-                                                      self.use_bias)
+            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias)
             self.grads["kernel"][...] = grad_k
             if self.use_bias:
                 self.grads["bias"][...] = grad_b
