@@ -20,7 +20,6 @@ import gzip
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -159,7 +158,10 @@ def memory_child(args) -> None:
             for _ in range(args.steps):
                 model.train_on_batch(x, y)
             rss.append(proc.memory_info().rss)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM is this process's own high-water mark (ru_maxrss would carry over the parent's
+    # peak across fork + exec).
+    peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+                if line.startswith("VmHWM:"))
     print(json.dumps({"rss_per_round": rss, "peak_rss": peak}))
 
 
