@@ -182,12 +182,11 @@ def load_mnist():
 
 
 def mnist_epoch(args) -> dict:
-    from scratchnet.utils import to_categorical
     parallel.set_num_threads(args.threads)
     (x_train, y_train), (x_test, y_test) = load_mnist()
     x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255
     x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
-    y_train, y_test = to_categorical(y_train, 10), to_categorical(y_test, 10)
+    y_train, y_test = (np.eye(10, dtype=np.float32)[y] for y in (y_train, y_test))
     model = scratchnet_model()
     with threadpool_limits(args.threads, user_api="blas"):
         start = time.perf_counter()
