@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) examples/mnist_cnn.py
 
-## The whole test suite (2 workers: the CI machine has 2 cores).
+## The whole test suite (2 workers: the CI machine has 2 cores), after the linter.
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(PY) -m pytest -q -n 2
 
 ## Speed comparison against PyTorch (benchmark-only dependency). The OPENBLAS_* tuning variables

@@ -7,11 +7,13 @@
 from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers
 from .backend import floatx, set_floatx, set_random_seed
 from .callbacks import Callback, History
-from .model import Sequential
 from .diagnostics.gradcheck import gradcheck
+from .model import Sequential
 from .profiling import profile
+from .saving import load_model
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "gradcheck", "profile", "Callback", "History", "activations", "backend", "callbacks",
+__all__ = ["Sequential", "load_model", "profile",
+           "gradcheck", "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
            "set_random_seed"]

@@ -49,9 +49,10 @@ class Loss:
     def check_targets(self, y_true: Array, output_shape: tuple[int, ...]) -> None:
         """Raise a clear error if labels (N, ...) cannot go with outputs (N, *output_shape)."""
         if tuple(y_true.shape[1:]) != tuple(output_shape):
+            wanted = "(N, " + ", ".join(map(str, output_shape)) + ")"
             raise ValueError(
-                f"{type(self).__name__} expects targets of shape (N, {', '.join(map(str, output_shape))})"
-                f" like the model output, got {y_true.shape}."
+                f"{type(self).__name__} expects targets of shape {wanted} like the model "
+                f"output, got {y_true.shape}."
                 + (" Integer class labels? Use to_categorical or sparse_categorical_crossentropy."
                    if y_true.ndim == 1 else ""))
 

@@ -10,8 +10,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import activations, backend, callbacks as callbacks_module, losses, metrics as metrics_module
-from . import optimizers, validation
+from . import activations, backend, losses, optimizers, validation
+from . import callbacks as callbacks_module
+from . import metrics as metrics_module
 from .layers import ActivatedLayer, Dropout, Layer, get_class
 from .layers.activation import Activation as ActivationLayer
 from .layers.base import snake_case
@@ -41,7 +42,8 @@ class Sequential:
     # --- construction ------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add expects a scratchnet Layer, got {type(layer).__name__}")
+            raise TypeError(f"Sequential.add expects a scratchnet Layer, "
+                            f"got {type(layer).__name__}")
         names = {existing.name for existing in self.layers}
         if layer.name is None:
             stem, count = snake_case(type(layer).__name__), 0
@@ -114,7 +116,8 @@ class Sequential:
         if isinstance(last, ActivatedLayer):
             return last.activation, last.forward_linear
         if isinstance(last, ActivationLayer) or (isinstance(last, Softmax) and last.axis == -1):
-            act = last.activation if isinstance(last, ActivationLayer) else activations.get("softmax")
+            act = (last.activation if isinstance(last, ActivationLayer)
+                   else activations.get("softmax"))
             return act, lambda x, training=False: (x, lambda g: g)
         return None, None
 
@@ -301,6 +304,12 @@ class Sequential:
         if not model.built and config.get("input_shape"):
             model.build(tuple(config["input_shape"]))
         return model
+
+    def save(self, filepath: Any) -> None:
+        """Write architecture, weights, optimizer and training state to one safetensors file,
+        atomically. Reload with ``scratchnet.load_model(filepath)``."""
+        from .saving import save_model
+        save_model(self, filepath)
 
     def dropout_layers(self) -> list[Dropout]:
         return [layer for layer in self.layers if isinstance(layer, Dropout)]

@@ -40,6 +40,10 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
         x_val = y_val = None
 
     rng = np.random.default_rng(seed) if seed is not None else backend.rng()
+    resumed = getattr(model, "_resume_fit_rng", None)
+    if resumed is not None and initial_epoch > 0:
+        rng = resumed  # continue the saved run's shuffling and dropout stream exactly
+    model._resume_fit_rng = None
     model.fit_rng = rng
     for layer in model.dropout_layers():
         if layer.seed is None:

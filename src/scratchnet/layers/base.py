@@ -29,8 +29,14 @@ def snake_case(name: str) -> str:
 
 
 def _positive_int_pair(value: Any, what: str) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
+    if isinstance(value, (int, np.integer)):
+        pair: tuple[Any, ...] = (value, value)
+    elif isinstance(value, (tuple, list)):
+        pair = tuple(value)
+    else:
+        pair = ()
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                 and v > 0 for v in pair):
         raise ValueError(f"{what} must be a positive int or a pair of positive ints, got {value!r}")
     return int(pair[0]), int(pair[1])
 

@@ -1,0 +1,111 @@
+"""One table-driven contract for every layer: adding a layer adds a row.
+
+Each row runs through the same checks: backward (input gradient and every parameter gradient)
+against central differences in float64, output shape, dtype kept, input not mutated, config
+round trip.
+"""
+import copy
+
+import numpy as np
+import pytest
+
+import scratchnet as sn
+from scratchnet import layers
+
+# (id, factory, per-sample input shape, expected per-sample output shape)
+ROWS = [
+    ("dense", lambda: layers.Dense(5), (7,), (5,)),
+    ("dense_relu", lambda: layers.Dense(4, activation="relu"), (6,), (4,)),
+    ("dense_tanh_nobias", lambda: layers.Dense(3, activation="tanh", use_bias=False), (4,), (3,)),
+    ("dense_sigmoid", lambda: layers.Dense(3, activation="sigmoid"), (4,), (3,)),
+    ("dense_softmax", lambda: layers.Dense(6, activation="softmax"), (5,), (6,)),
+    ("dense_rank3", lambda: layers.Dense(3), (2, 4), (2, 3)),
+    ("conv_valid", lambda: layers.Conv2D(4, 3, activation="relu"), (6, 7, 2), (4, 5, 4)),
+    ("conv_same_stride2", lambda: layers.Conv2D(3, (3, 2), strides=2, padding="same"),
+     (7, 6, 2), (4, 3, 3)),
+    ("conv_valid_stride_rect", lambda: layers.Conv2D(2, (2, 3), strides=(2, 1)), (7, 6, 3),
+     (3, 4, 2)),
+    ("conv_same_even_kernel", lambda: layers.Conv2D(2, 4, padding="same", activation="tanh"),
+     (5, 5, 1), (5, 5, 2)),
+    ("maxpool_2x2", lambda: layers.MaxPooling2D(), (6, 6, 3), (3, 3, 3)),
+    ("maxpool_odd_valid", lambda: layers.MaxPooling2D((2, 2)), (5, 7, 2), (2, 3, 2)),
+    ("maxpool_overlap_same", lambda: layers.MaxPooling2D(3, strides=2, padding="same"),
+     (5, 6, 2), (3, 3, 2)),
+    ("avgpool_2x2", lambda: layers.AveragePooling2D(), (4, 6, 2), (2, 3, 2)),
+    ("avgpool_overlap_same", lambda: layers.AveragePooling2D(3, strides=2, padding="same"),
+     (5, 5, 2), (3, 3, 2)),
+    ("dropout", lambda: layers.Dropout(0.4), (10,), (10,)),
+    ("flatten", lambda: layers.Flatten(), (3, 4, 2), (24,)),
+    ("activation_tanh", lambda: layers.Activation("tanh"), (3, 5), (3, 5)),
+    ("activation_sigmoid", lambda: layers.Activation("sigmoid"), (8,), (8,)),
+    ("activation_leaky", lambda: layers.Activation("leaky_relu"), (8,), (8,)),
+    ("relu", lambda: layers.ReLU(), (9,), (9,)),
+    ("relu_capped_leaky", lambda: layers.ReLU(max_value=0.8, negative_slope=0.1, threshold=0.2),
+     (12,), (12,)),
+    ("leaky_relu", lambda: layers.LeakyReLU(), (9,), (9,)),
+    ("softmax", lambda: layers.Softmax(), (6,), (6,)),
+    ("softmax_axis1", lambda: layers.Softmax(axis=1), (4, 3), (4, 3)),
+    ("input", lambda: layers.Input(shape=(5,)), (5,), (5,)),
+]
+IDS = [row[0] for row in ROWS]
+
+
+def _input(shape, rng, batch=3):
+    x = rng.standard_normal((batch, *shape))
+    # Keep inputs away from kinks (ReLU at 0/threshold/cap, max-pool ties) so finite differences
+    # are meaningful: no entry within 1e-3 of a kink value.
+    for kink in (0.0, 0.2, 0.8):
+        near = np.abs(x - kink) < 1e-3
+        x[near] += 1e-2
+    return x
+
+
+@pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
+def test_backward_matches_finite_differences(name, factory, in_shape, out_shape, rng, float64):
+    layer = factory()
+    result = sn.gradcheck(layer, _input(in_shape, rng), max_entries=120)
+    checked = {check.name for check in result.checks if check.checked}
+    assert checked == {*layer.params, "input"}, result
+    assert result.max_error < 1e-6, result
+
+
+@pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
+def test_output_shape_and_float32_kept(name, factory, in_shape, out_shape, rng):
+    layer = factory()
+    layer.build(in_shape)
+    assert layer.output_shape == out_shape
+    x = _input(in_shape, rng).astype(np.float32)
+    y, backward = layer.forward(x, training=True)
+    assert y.shape == (3, *out_shape)
+    assert y.dtype == np.float32
+    grad_x = backward(np.ones_like(y))
+    assert grad_x.shape == x.shape and grad_x.dtype == np.float32
+    for key, grad in layer.grads.items():
+        assert grad.dtype == np.float32 and grad.shape == layer.params[key].shape
+
+
+@pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
+def test_input_and_upstream_gradient_not_mutated(name, factory, in_shape, out_shape, rng):
+    layer = factory()
+    layer.build(in_shape)
+    x = _input(in_shape, rng).astype(np.float32)
+    x_before = x.copy()
+    y, backward = layer.forward(x, training=True)
+    grad_y = rng.standard_normal(y.shape).astype(np.float32)
+    grad_before = grad_y.copy()
+    backward(grad_y)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(grad_y, grad_before)
+
+
+@pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
+def test_config_round_trip(name, factory, in_shape, out_shape, rng):
+    layer = factory()
+    layer.build(in_shape)
+    config = layer.get_config()
+    clone = type(layer).from_config(copy.deepcopy(config))
+    assert clone.get_config() == config
+    clone.build(in_shape)
+    clone.set_weights(layer.get_weights())
+    x = _input(in_shape, rng).astype(np.float32)
+    np.testing.assert_array_equal(clone(x), layer(x))
