@@ -231,8 +231,9 @@ def render(args, m, mem, info, epoch) -> str:
     out.append(f"| predict: share of GEMM-peak ideal ({ideal_infer:,.0f}/s) | "
                f"{m['sn_predict'] / ideal_infer:.0%} | {m['torch_predict'] / ideal_infer:.0%} | |")
     mib = 1 / 2 ** 20
-    out.append(f"| peak RSS, training (scratchnet alone) | {mem['peak_rss'] * mib:,.0f} MiB | | |")
-    lines = [f"# Train/predict speed: Keras MNIST CNN, scratchnet vs PyTorch", "",
+    out.append(f"| peak RSS, training (scratchnet alone) | {mem['peak_rss'] * mib:,.0f} MiB "
+               "| | |")
+    lines = ["# Train/predict speed: Keras MNIST CNN, scratchnet vs PyTorch", "",
              f"- command: `{args.command}`",
              f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
              f"- git commit: {info['commit']}",
