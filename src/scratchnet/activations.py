@@ -125,8 +125,9 @@ def register(activation: Activation) -> Activation:
     return activation
 
 
+RELU = Activation("relu", relu, relu_backward)   # layers recognise it for a fused fast path
 for _act in (Activation("linear", linear, linear_backward),
-             Activation("relu", relu, relu_backward),
+             RELU,
              Activation("sigmoid", sigmoid, sigmoid_backward),
              Activation("tanh", tanh, tanh_backward),
              Activation("softmax", softmax, softmax_backward),

@@ -139,12 +139,25 @@ class Adadelta(Optimizer):
     def update(self, param, grad, slots):
         rho, eps = self.rho, self.epsilon
         acc_grad, acc_delta = slots["accumulated_grad"], slots["accumulated_delta"]
+        # Same operations in the same order as the formula, in place: two scratch arrays
+        # instead of a dozen temporaries per step.
+        scratch = np.multiply(1 - rho, grad)
+        scratch *= grad
         acc_grad *= rho
-        acc_grad += (1 - rho) * grad * grad
-        delta = -np.sqrt(acc_delta + eps) / np.sqrt(acc_grad + eps) * grad
+        acc_grad += scratch
+        delta = np.add(acc_delta, eps)
+        np.sqrt(delta, out=delta)
+        np.negative(delta, out=delta)
+        np.add(acc_grad, eps, out=scratch)
+        np.sqrt(scratch, out=scratch)
+        delta /= scratch
+        delta *= grad
+        np.multiply(1 - rho, delta, out=scratch)
+        scratch *= delta
         acc_delta *= rho
-        acc_delta += (1 - rho) * delta * delta
-        param += self.learning_rate * delta
+        acc_delta += scratch
+        delta *= self.learning_rate
+        param += delta
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import activations, backend, initializers
+from ..ops.elementwise import relu_backward_from_output, relu_inplace
 
 Array = np.ndarray
 Backward = Callable[[Array], Array]
@@ -132,9 +133,19 @@ class ActivatedLayer(Layer):
     def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
         raise NotImplementedError
 
+    # Set by subclasses whose forward_linear returns a fresh array that its backward does not
+    # read: a ReLU may then overwrite it in place (one pass, no extra buffer).
+    linear_output_is_scratch = False
+
     def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
         z, backward_linear = self.forward_linear(x, training)
         activation = self.activation
+        if activation is activations.RELU and self.linear_output_is_scratch:
+            y = relu_inplace(z)     # y > 0 exactly where z > 0, so the mask comes from y
+
+            def relu_backward(grad_y: Array) -> Array:
+                return backward_linear(relu_backward_from_output(y, grad_y))
+            return y, relu_backward
         y = activation(z)
 
         def backward(grad_y: Array) -> Array:

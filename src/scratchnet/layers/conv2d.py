@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.im2col import col2im, im2col, output_size, pad_spatial, padding_amounts
+from ..ops.conv import conv2d_backward, conv2d_forward
+from ..ops.im2col import output_size, pad_spatial, padding_amounts
 from .base import ActivatedLayer, Array, Backward, _positive_int_pair
 
 PADDINGS = ("valid", "same")
@@ -18,6 +19,7 @@ class Conv2D(ActivatedLayer):
     + 1 for "valid" and ceil(H / sh) for "same" (Keras rules; the extra padding row/column goes
     bottom/right). Weights (Keras layout and order): kernel (kh, kw, C, filters), bias (filters,).
     """
+    linear_output_is_scratch = True
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: str = "valid", activation: Any = None, use_bias: bool = True,
@@ -56,26 +58,21 @@ class Conv2D(ActivatedLayer):
                 self.filters)
 
     def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
-        (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        n, h, w, _ = x.shape
-        pad_h = padding_amounts(h, kh, sh, self.padding)
-        pad_w = padding_amounts(w, kw, sw, self.padding)
+        (kh, kw), strides = self.kernel_size, self.strides
+        _, h, w, _ = x.shape
+        pad_h = padding_amounts(h, kh, strides[0], self.padding)
+        pad_w = padding_amounts(w, kw, strides[1], self.padding)
         xp = pad_spatial(x, pad_h, pad_w)
-        cols = im2col(xp, kh, kw, sh, sw)                     # (N*OH*OW, kh*kw*C)
-        kernel2d = self.params["kernel"].reshape(-1, self.filters)
-        z = cols @ kernel2d
-        if self.use_bias:
-            z += self.params["bias"]
-        oh, ow = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
+        kernel, bias = self.params["kernel"], self.params.get("bias")
+        z = conv2d_forward(xp, kernel, bias, strides)
 
         def backward(grad_z: Array) -> Array:
-            g2 = grad_z.reshape(-1, self.filters)
-            np.matmul(cols.T, g2, out=self.grads["kernel"].reshape(-1, self.filters))
+            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias)
+            self.grads["kernel"][...] = grad_k
             if self.use_bias:
-                np.sum(g2, axis=0, out=self.grads["bias"])
-            grad_xp = col2im(g2 @ kernel2d.T, xp.shape, kh, kw, sh, sw)
+                self.grads["bias"][...] = grad_b
             return grad_xp[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w, :]
-        return z.reshape(n, oh, ow, self.filters), backward
+        return z, backward
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.dense import dense_backward, dense_forward
 from .base import ActivatedLayer, Array, Backward
 
 
@@ -14,6 +15,7 @@ class Dense(ActivatedLayer):
     Input shape: (N, ..., in). Output shape: (N, ..., units).
     Weights (Keras layout and order): kernel (in, units), bias (units,).
     """
+    linear_output_is_scratch = True
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
@@ -38,18 +40,17 @@ class Dense(ActivatedLayer):
         return (*input_shape[:-1], self.units)
 
     def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
-        kernel = self.params["kernel"]
+        kernel, bias = self.params["kernel"], self.params.get("bias")
         x2 = x.reshape(-1, x.shape[-1])
-        z = x2 @ kernel
-        if self.use_bias:
-            z += self.params["bias"]
+        z = dense_forward(x2, kernel, bias)
 
         def backward(grad_z: Array) -> Array:
-            g2 = grad_z.reshape(-1, self.units)
-            np.matmul(x2.T, g2, out=self.grads["kernel"])
+            grad_x2, grad_k, grad_b = dense_backward(x2, grad_z.reshape(-1, self.units), kernel,
+                                                     self.use_bias)
+            self.grads["kernel"][...] = grad_k
             if self.use_bias:
-                np.sum(g2, axis=0, out=self.grads["bias"])
-            return (g2 @ kernel.T).reshape(x.shape)
+                self.grads["bias"][...] = grad_b
+            return grad_x2.reshape(x.shape)
         return z.reshape(*x.shape[:-1], self.units), backward
 
     def get_config(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.im2col import col2im, im2col, pad_spatial
+from ..ops.pool import maxpool_backward, maxpool_forward
 from .base import Array, Backward
 from .pooling import Pooling2D
 
@@ -20,6 +21,8 @@ class MaxPooling2D(Pooling2D):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         n, h, w, c = x.shape
         pad_h, pad_w = self._paddings(h, w)
+        if (sh, sw) == (ph, pw) and pad_h == pad_w == (0, 0):
+            return self._forward_non_overlapping(x)
         xp = pad_spatial(x, pad_h, pad_w, value=-np.inf)
         windows = im2col(xp, ph, pw, sh, sw).reshape(-1, ph * pw, c)   # (N*OH*OW, ph*pw, C)
         winner = windows.argmax(axis=1)[:, None, :]                    # first max, row-major
@@ -32,3 +35,11 @@ class MaxPooling2D(Pooling2D):
             grad_xp = col2im(routed.reshape(-1, ph * pw * c), xp.shape, ph, pw, sh, sw)
             return grad_xp[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w, :]
         return y.reshape(n, oh, ow, c), backward
+
+    def _forward_non_overlapping(self, x: Array) -> tuple[Array, Backward]:
+        """Windows tile the input: a reshape instead of im2col (see ops.pool), same routing."""
+        y = maxpool_forward(x, self.pool_size)
+
+        def backward(grad_y: Array) -> Array:
+            return maxpool_backward(x, y, grad_y, self.pool_size)
+        return y, backward

@@ -1,0 +1,35 @@
+"""Element-wise kernels split across threads (ReLU in place, its gradient from the output)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .parallel import run_chunks
+
+Array = np.ndarray
+MIN_CHUNK_ELEMENTS = 1 << 16   # below this per thread, threading costs more than it saves
+
+
+def _min_rows(a: Array) -> int:
+    return max(1, MIN_CHUNK_ELEMENTS // max(1, a.size // max(1, len(a))))
+
+
+def relu_inplace(z: Array) -> Array:
+    """max(z, 0) written over z (which must be a fresh array owned by the caller)."""
+    flat = z.reshape(len(z), -1) if z.ndim > 1 else z.reshape(-1, 1)
+
+    def work(a: int, b: int) -> None:
+        np.maximum(flat[a:b], 0, out=flat[a:b])
+    run_chunks(work, len(flat), _min_rows(flat))
+    return z
+
+
+def relu_backward_from_output(y: Array, grad_y: Array) -> Array:
+    """grad_y * (y > 0): with y = relu(z), y > 0 exactly where z > 0 (0 at the kink)."""
+    out = np.empty_like(grad_y)
+    y2, g2, o2 = (a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
+                  for a in (y, grad_y, out))
+
+    def work(a: int, b: int) -> None:
+        np.multiply(g2[a:b], y2[a:b] > 0, out=o2[a:b])
+    run_chunks(work, len(o2), _min_rows(o2))
+    return out

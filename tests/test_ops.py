@@ -1,0 +1,169 @@
+"""The fast kernels in scratchnet.ops against naive loops, and the layers built on them against
+central differences (float64). Every kernel is run with 1 and with 3 threads (odd splits)."""
+import numpy as np
+import pytest
+
+import scratchnet as sn
+from scratchnet import layers
+from scratchnet.ops import parallel
+from scratchnet.ops.conv import conv2d_backward, conv2d_forward
+from scratchnet.ops.elementwise import relu_backward_from_output, relu_inplace
+from scratchnet.ops.im2col import col2im, im2col
+from scratchnet.ops.pool import maxpool_backward, maxpool_forward
+
+
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def threads(request):
+    before = parallel.num_threads()
+    parallel.set_num_threads(request.param)
+    yield request.param
+    parallel.set_num_threads(before)
+
+
+def naive_conv(x, k, b, sh, sw):
+    n, h, w, c = x.shape
+    kh, kw, _, f = k.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    z = np.zeros((n, oh, ow, f))
+    for s in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                window = x[s, i * sh:i * sh + kh, j * sw:j * sw + kw, :]
+                for o in range(f):
+                    z[s, i, j, o] = (window * k[..., o]).sum() + (b[o] if b is not None else 0)
+    return z
+
+
+def naive_conv_grads(x, k, g, sh, sw):
+    """Adjoint by loops: each output's gradient flows back to its window and its weights."""
+    kh, kw, _, f = k.shape
+    gx, gk = np.zeros_like(x), np.zeros_like(k)
+    for s in range(g.shape[0]):
+        for i in range(g.shape[1]):
+            for j in range(g.shape[2]):
+                for o in range(f):
+                    hs, ws = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+                    gx[s, hs, ws, :] += g[s, i, j, o] * k[..., o]
+                    gk[..., o] += g[s, i, j, o] * x[s, hs, ws, :]
+    return gx, gk, g.sum(axis=(0, 1, 2))
+
+
+GEOMETRIES = [  # (N, H, W, C, kh, kw, sh, sw, F)
+    (2, 5, 5, 1, 3, 3, 1, 1, 4),
+    (3, 7, 6, 2, 3, 2, 2, 1, 3),
+    (4, 8, 9, 3, 2, 2, 2, 2, 2),
+    (5, 6, 7, 2, 1, 1, 1, 1, 3),
+    (3, 9, 8, 2, 3, 3, 3, 2, 2),
+]
+
+
+@pytest.mark.parametrize("geom", GEOMETRIES)
+def test_im2col_col2im_match_loops(geom):
+    n, h, w, c, kh, kw, sh, sw, _ = geom
+    x = np.random.default_rng(0).standard_normal((n, h, w, c))
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    cols = im2col(x, kh, kw, sh, sw)
+    expected = np.stack([x[s, i * sh:i * sh + kh, j * sw:j * sw + kw, :].ravel()
+                         for s in range(n) for i in range(oh) for j in range(ow)])
+    np.testing.assert_array_equal(cols, expected)
+    back = col2im(expected, x.shape, kh, kw, sh, sw)
+    naive = np.zeros_like(x)
+    for r, (s, i, j) in enumerate((s, i, j) for s in range(n) for i in range(oh)
+                                  for j in range(ow)):
+        naive[s, i * sh:i * sh + kh, j * sw:j * sw + kw, :] += expected[r].reshape(kh, kw, c)
+    np.testing.assert_allclose(back, naive, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("geom", GEOMETRIES)
+def test_conv_kernels_match_loops(geom, use_bias, threads):
+    n, h, w, c, kh, kw, sh, sw, f = geom
+    rng = np.random.default_rng(1)
+    x, k = rng.standard_normal((n, h, w, c)), rng.standard_normal((kh, kw, c, f))
+    b = rng.standard_normal(f) if use_bias else None
+    z = conv2d_forward(x, k, b, (sh, sw))
+    np.testing.assert_allclose(z, naive_conv(x, k, b, sh, sw), rtol=1e-10, atol=1e-10)
+    g = rng.standard_normal(z.shape)
+    gx, gk, gb = conv2d_backward(g, x, k, (sh, sw), use_bias)
+    ex, ek, eb = naive_conv_grads(x, k, g, sh, sw)
+    np.testing.assert_allclose(gx, ex, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gk, ek, rtol=1e-10, atol=1e-10)
+    if use_bias:
+        np.testing.assert_allclose(gb, eb, rtol=1e-10, atol=1e-10)
+    else:
+        assert gb is None
+
+
+def test_conv_kernels_keep_float32():
+    x = np.ones((2, 5, 5, 3), np.float32)
+    k, b = np.ones((3, 3, 3, 4), np.float32), np.zeros(4, np.float32)
+    z = conv2d_forward(x, k, b, (1, 1))
+    grads = conv2d_backward(z, x, k, (1, 1))
+    assert z.dtype == np.float32
+    assert all(a.dtype == np.float32 for a in grads)
+
+
+def naive_maxpool(x, ph, pw):
+    n, h, w, c = x.shape
+    oh, ow = h // ph, w // pw
+    y, gx_route = np.zeros((n, oh, ow, c)), {}
+    for s in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for ch in range(c):
+                    window = x[s, i * ph:(i + 1) * ph, j * pw:(j + 1) * pw, ch]
+                    flat = int(np.argmax(window))          # first max in row-major order
+                    y[s, i, j, ch] = window.ravel()[flat]
+                    gx_route[s, i, j, ch] = (s, i * ph + flat // pw, j * pw + flat % pw, ch)
+    return y, gx_route
+
+
+@pytest.mark.parametrize("shape,pool", [((2, 6, 6, 3), (2, 2)), ((3, 7, 5, 2), (2, 2)),
+                                        ((2, 9, 8, 1), (3, 3)), ((4, 6, 7, 2), (2, 3))])
+def test_maxpool_kernels_route_to_first_max(shape, pool, threads):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 3, size=shape).astype(np.float32)   # many exact ties
+    x[0] = 0.0                                               # whole windows tied (post-ReLU zeros)
+    y = maxpool_forward(x, pool)
+    expected_y, route = naive_maxpool(x, *pool)
+    np.testing.assert_array_equal(y, expected_y)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    gx = maxpool_backward(x, y, g, pool)
+    expected = np.zeros_like(x)
+    for out_index, in_index in route.items():
+        expected[in_index] += g[out_index]
+    np.testing.assert_array_equal(gx, expected)
+
+
+def test_relu_kernels(threads):
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((64, 40, 30)).astype(np.float32)
+    z[0, 0, :5] = 0.0
+    expected = np.maximum(z, 0)
+    y = relu_inplace(z)
+    assert y is z
+    np.testing.assert_array_equal(y, expected)
+    g = rng.standard_normal(z.shape).astype(np.float32)
+    np.testing.assert_array_equal(relu_backward_from_output(y, g), g * (expected > 0))
+
+
+def test_chunk_bounds_cover_range_once():
+    for n in range(0, 12):
+        for parts in range(1, 5):
+            bounds = parallel.chunk_bounds(n, parts)
+            covered = [i for a, b in bounds for i in range(a, b)]
+            assert covered == list(range(n))
+
+
+@pytest.mark.parametrize("layer,shape", [
+    (lambda: layers.Conv2D(3, (3, 3), activation="relu"), (2, 6, 5, 2)),
+    (lambda: layers.Conv2D(2, (3, 2), strides=(2, 1), padding="same"), (3, 7, 6, 2)),
+    (lambda: layers.Conv2D(2, 2, strides=2, activation="tanh", use_bias=False), (2, 6, 6, 3)),
+    (lambda: layers.MaxPooling2D((2, 2)), (2, 7, 6, 3)),
+    (lambda: layers.MaxPooling2D((2, 2), strides=(1, 1)), (2, 5, 5, 2)),
+    (lambda: layers.Dense(5, activation="relu"), (4, 7)),
+])
+def test_fast_layers_pass_gradcheck_float64(layer, shape, threads):
+    x = np.random.default_rng(4).standard_normal(shape)
+    result = sn.gradcheck(layer(), x, seed=0)
+    assert result.max_error < 1e-6, str(result)

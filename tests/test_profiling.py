@@ -1,0 +1,40 @@
+"""scratchnet.profile: one row per layer, non-negative times, the model left untouched."""
+import numpy as np
+
+import scratchnet as sn
+from scratchnet import layers
+
+
+def small_cnn():
+    sn.set_random_seed(0)
+    model = sn.Sequential([
+        layers.Conv2D(4, (3, 3), activation="relu", input_shape=(8, 8, 1)),
+        layers.MaxPooling2D((2, 2)), layers.Dropout(0.25), layers.Flatten(),
+        layers.Dense(3, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adadelta")
+    return model
+
+
+def test_profile_training_step_rows_and_times():
+    model = small_cnn()
+    x = np.random.default_rng(0).random((6, 8, 8, 1), dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+    before = model.get_weights()
+    report = sn.profile(model, x, y, repeat=2)
+    assert [r.name for r in report.rows] == [layer.name for layer in model.layers]
+    assert all(r.forward_ms >= 0 and r.backward_ms >= 0 for r in report.rows)
+    assert report.loss_ms >= 0 and report.optimizer_ms >= 0 and report.batch_size == 6
+    assert abs(sum(r.share for r in report.rows) * report.total_ms
+               + report.loss_ms + report.optimizer_ms - report.total_ms) < 1e-9
+    assert model.optimizer.iterations == 0
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    text = report.table()
+    assert all(layer.name in text for layer in model.layers) and "optimizer" in text
+
+
+def test_profile_inference_only():
+    model = small_cnn()
+    report = sn.profile(model, np.zeros((2, 8, 8, 1)), repeat=1, warmup=0)
+    assert len(report.rows) == len(model.layers) and not report.training
+    assert all(r.backward_ms == 0 for r in report.rows)
