@@ -52,12 +52,23 @@ print(f"Test loss: {score[0]:.4f}")
 print(f"Test accuracy: {score[1]:.4f}")
 print(f"Training wall time: {wall:.0f} s")
 
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 results = os.environ.get("RESULTS")
 if results:
     with open(results, "a") as out:
         out.write(f"## `EPOCHS={epochs} SEED={seed} make run`\n\n"
                   f"- commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
-                  f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
+                  f"- machine: {cpu_name()}, {os.cpu_count()} "
                   f"cores, Python {platform.python_version()}, NumPy {np.__version__}\n"
                   f"- training wall time: {wall:.0f} s; test accuracy {score[1]:.4f}, "
                   f"test loss {score[0]:.4f}\n\n| epoch | loss | accuracy | val_loss | "
