@@ -132,20 +132,23 @@ class Sequential:
                                f"model.compile(optimizer=..., loss=...) first.")
 
     # --- forward and backward ----------------------------------------------------------------
-    def forward(self, x: Array, training: bool = False,
-                logits: bool = False) -> tuple[Array, Callable[[Array], Array]]:
+    def forward(self, x: Array, training: bool = False, logits: bool = False,
+                input_gradient: bool = True) -> tuple[Array, Callable[[Array], Array]]:
         """Run every layer; returns the output and a backward closure (grad_out -> grad_x).
 
         With ``logits=True`` the last layer's activation is left out (the fused-loss path).
+        With ``input_gradient=False`` the backward may return None instead of grad_x: a first
+        layer that can skip its input gradient (``Layer.can_skip_input_gradient``) skips it.
         """
         backwards = []
         h = x
         last = len(self.layers) - 1
         for index, layer in enumerate(self.layers):
-            if logits and index == last:
-                h, back = self._final_activation()[1](h, training)
+            step = self._final_activation()[1] if logits and index == last else layer.forward
+            if index == 0 and not input_gradient and layer.can_skip_input_gradient:
+                h, back = step(h, training, input_gradient=False)
             else:
-                h, back = layer.forward(h, training)
+                h, back = step(h, training)
             backwards.append(back)
 
         def backward(grad: Array) -> Array:
@@ -165,9 +168,11 @@ class Sequential:
     def compute_loss_and_gradients(self, x: Array, y: Array,
                                    training: bool = True) -> tuple[float, Array]:
         """Forward, loss and backward on one batch; leaves gradients in each layer's ``grads``.
-        Returns the batch loss and the model output (probabilities, not logits)."""
+        Returns the batch loss and the model output (probabilities, not logits). The gradient
+        with respect to x is not needed here, so the first layer may skip computing it."""
         fused = self._fused_loss
-        out, backward = self.forward(x, training=training, logits=fused is not None)
+        out, backward = self.forward(x, training=training, logits=fused is not None,
+                                     input_gradient=False)
         value, loss_backward = (fused or self.loss).forward(y, out)
         backward(loss_backward())
         if fused is not None:

@@ -112,10 +112,12 @@ def profile(model: Any, x: Any, y: Any = None, *, repeat: int = 5, warmup: int =
         h, backwards = x, []
         for i, layer in enumerate(layers):
             start = time.perf_counter()
-            if fused is not None and i == last:
-                h, back = model._final_activation()[1](h, training)
+            final = fused is not None and i == last
+            step = model._final_activation()[1] if final else layer.forward
+            if i == 0 and training and layer.can_skip_input_gradient:
+                h, back = step(h, training, input_gradient=False)   # as a training step does
             else:
-                h, back = layer.forward(h, training)
+                h, back = step(h, training)
             if keep:
                 fwd[i].append(time.perf_counter() - start)
             backwards.append(back)

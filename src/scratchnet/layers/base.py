@@ -7,6 +7,11 @@
   Because backward is a closure made by forward, it always uses that forward's saved values.
 - Gradients are those of the (already batch-averaged) loss: layers never divide by the batch.
 - ``self.params`` is ordered as Keras orders ``get_weights()`` (kernel, then bias).
+- Optional: a layer that sets ``can_skip_input_gradient = True`` also accepts
+  ``forward(x, training, input_gradient=False)``, whose backward then fills ``self.grads`` but
+  returns None instead of grad_x. The model asks for this only of its first layer in training,
+  whose input gradient nothing reads. Layers without the flag (every custom layer, by default)
+  are always called as ``forward(x, training)`` and keep returning grad_x.
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ def _positive_int_pair(value: Any, what: str) -> tuple[int, int]:
 
 class Layer:
     """Base class. Subclasses implement ``forward`` (and ``build`` when they own weights)."""
+    can_skip_input_gradient = False   # see the module docstring
 
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] | None = None,
                  trainable: bool = True):
@@ -116,7 +122,8 @@ class Layer:
 class ActivatedLayer(Layer):
     """A layer computing ``activation(linear(x))`` (Dense, Conv2D).
 
-    Subclasses implement ``forward_linear(x, training) -> (z, backward_linear)``. Keeping the
+    Subclasses implement ``forward_linear(x, training) -> (z, backward_linear)``; those that set
+    ``can_skip_input_gradient`` also accept ``input_gradient=False`` there. Keeping the
     pre-activation step separate lets a model fuse a final softmax with cross-entropy *explicitly*
     (see ``losses.fused_loss``) instead of a softmax that silently assumes what follows it.
     """
@@ -137,8 +144,10 @@ class ActivatedLayer(Layer):
     # read: a ReLU may then overwrite it in place (one pass, no extra buffer).
     linear_output_is_scratch = False
 
-    def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
-        z, backward_linear = self.forward_linear(x, training)
+    def forward(self, x: Array, training: bool = False,
+                input_gradient: bool = True) -> tuple[Array, Backward]:
+        z, backward_linear = (self.forward_linear(x, training) if input_gradient
+                              else self.forward_linear(x, training, input_gradient=False))
         activation = self.activation
         if activation is activations.RELU and self.linear_output_is_scratch:
             y = relu_inplace(z)     # y > 0 exactly where z > 0, so the mask comes from y

@@ -20,6 +20,7 @@ class Conv2D(ActivatedLayer):
     bottom/right). Weights (Keras layout and order): kernel (kh, kw, C, filters), bias (filters,).
     """
     linear_output_is_scratch = True
+    can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: str = "valid", activation: Any = None, use_bias: bool = True,
@@ -57,7 +58,8 @@ class Conv2D(ActivatedLayer):
         return (output_size(h, kh, sh, self.padding), output_size(w, kw, sw, self.padding),
                 self.filters)
 
-    def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+    def forward_linear(self, x: Array, training: bool = False,
+                       input_gradient: bool = True) -> tuple[Array, Backward]:
         (kh, kw), strides = self.kernel_size, self.strides
         _, h, w, _ = x.shape
         pad_h = padding_amounts(h, kh, strides[0], self.padding)
@@ -67,10 +69,13 @@ class Conv2D(ActivatedLayer):
         z = conv2d_forward(xp, kernel, bias, strides)
 
         def backward(grad_z: Array) -> Array:
-            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias)
+            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias,
+                                                      input_gradient)
             self.grads["kernel"][...] = grad_k
             if self.use_bias:
                 self.grads["bias"][...] = grad_b
+            if grad_xp is None:
+                return None
             return grad_xp[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w, :]
         return z, backward
 

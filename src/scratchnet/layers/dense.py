@@ -16,6 +16,7 @@ class Dense(ActivatedLayer):
     Weights (Keras layout and order): kernel (in, units), bias (units,).
     """
     linear_output_is_scratch = True
+    can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
@@ -39,18 +40,19 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (*input_shape[:-1], self.units)
 
-    def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+    def forward_linear(self, x: Array, training: bool = False,
+                       input_gradient: bool = True) -> tuple[Array, Backward]:
         kernel, bias = self.params["kernel"], self.params.get("bias")
         x2 = x.reshape(-1, x.shape[-1])
         z = dense_forward(x2, kernel, bias)
 
         def backward(grad_z: Array) -> Array:
             grad_x2, grad_k, grad_b = dense_backward(x2, grad_z.reshape(-1, self.units), kernel,
-                                                     self.use_bias)
+                                                     self.use_bias, input_gradient)
             self.grads["kernel"][...] = grad_k
             if self.use_bias:
                 self.grads["bias"][...] = grad_b
-            return grad_x2.reshape(x.shape)
+            return None if grad_x2 is None else grad_x2.reshape(x.shape)
         return z.reshape(*x.shape[:-1], self.units), backward
 
     def get_config(self) -> dict[str, Any]:

@@ -60,8 +60,10 @@ def _patch_rows(xp: Array, a: int, b: int, kh: int, kw: int, sh: int, sw: int,
 
 
 def conv2d_backward(grad_z: Array, xp: Array, kernel: Array, strides: tuple[int, int],
-                    use_bias: bool = True) -> tuple[Array, Array, Array | None]:
-    """Gradients (grad_xp, grad_kernel, grad_bias) from grad_z (N, OH, OW, F).
+                    use_bias: bool = True, input_gradient: bool = True
+                    ) -> tuple[Array | None, Array, Array | None]:
+    """Gradients (grad_xp, grad_kernel, grad_bias) from grad_z (N, OH, OW, F); grad_xp is None
+    when ``input_gradient`` is False (not computed).
 
     Per sub-batch: the kernel gradient is patches^T @ grad_z (patches rebuilt in a reused
     buffer); the input gradient is the adjoint of im2col applied to grad_z @ kernel^T, as kh*kw
@@ -74,7 +76,7 @@ def conv2d_backward(grad_z: Array, xp: Array, kernel: Array, strides: tuple[int,
     rows, width = oh * ow, kh * kw * c
     g2 = grad_z.reshape(n * rows, f)
     kernel2d_t = np.ascontiguousarray(kernel.reshape(width, f).T)
-    grad_xp = np.empty(xp.shape, dtype=grad_z.dtype)
+    grad_xp = np.empty(xp.shape, dtype=grad_z.dtype) if input_gradient else None
 
     def work(start: int, stop: int) -> tuple[Array, Array | None]:
         grad_k = np.zeros((width, f), dtype=grad_z.dtype)
@@ -83,6 +85,8 @@ def conv2d_backward(grad_z: Array, xp: Array, kernel: Array, strides: tuple[int,
             g_part = g2[a * rows:b * rows]
             buffer = _patch_rows(xp, a, b, kh, kw, sh, sw, buffer)
             grad_k += buffer[:(b - a) * rows].T @ g_part
+            if grad_xp is None:
+                continue
             if blocks_buffer is None:
                 blocks_buffer = np.empty_like(buffer)
             blocks = blocks_buffer[:(b - a) * rows]

@@ -31,16 +31,17 @@ def dense_forward(x2: Array, kernel: Array, bias: Array | None) -> Array:
     return z
 
 
-def dense_backward(x2: Array, grad_z: Array, kernel: Array, use_bias: bool = True
-                   ) -> tuple[Array, Array, Array | None]:
+def dense_backward(x2: Array, grad_z: Array, kernel: Array, use_bias: bool = True,
+                   input_gradient: bool = True) -> tuple[Array | None, Array, Array | None]:
     """(grad_x2, grad_kernel, grad_bias) for z = x2 @ kernel + bias; grad_z is (N, units).
+    grad_x2 is None when ``input_gradient`` is False (not computed).
 
     The kernel gradient is split over its rows (input features), the input gradient over the
     batch: each thread writes its own rows, so no partial sums need adding up.
     """
     n, (fan_in, units) = x2.shape[0], kernel.shape
     grad_k = np.empty(kernel.shape, dtype=grad_z.dtype)
-    grad_x = np.empty(x2.shape, dtype=grad_z.dtype)
+    grad_x = np.empty(x2.shape, dtype=grad_z.dtype) if input_gradient else None
 
     def kernel_rows(a: int, b: int) -> None:
         np.matmul(x2[:, a:b].T, grad_z, out=grad_k[a:b])
@@ -48,6 +49,7 @@ def dense_backward(x2: Array, grad_z: Array, kernel: Array, use_bias: bool = Tru
     def batch_rows(a: int, b: int) -> None:
         np.matmul(grad_z[a:b], kernel.T, out=grad_x[a:b])
     run_chunks(kernel_rows, fan_in, _min_rows(n * units))
-    run_chunks(batch_rows, n, _min_rows(kernel.size))
+    if input_gradient:
+        run_chunks(batch_rows, n, _min_rows(kernel.size))
     grad_b = grad_z.sum(axis=0) if use_bias else None
     return grad_x, grad_k, grad_b
