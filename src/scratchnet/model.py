@@ -17,6 +17,7 @@ from .layers import ActivatedLayer, Dropout, Layer, get_class
 from .layers.activation import Activation as ActivationLayer
 from .layers.base import snake_case
 from .layers.softmax import Softmax
+from .ops.memory import keep_freed_memory
 
 Array = np.ndarray
 
@@ -140,6 +141,7 @@ class Sequential:
         With ``input_gradient=False`` the backward may return None instead of grad_x: a first
         layer that can skip its input gradient (``Layer.can_skip_input_gradient``) skips it.
         """
+        keep_freed_memory()   # once per process: big arrays reused without page faults
         backwards = []
         h = x
         last = len(self.layers) - 1
