@@ -7,6 +7,7 @@ import scratchnet as sn
 from scratchnet import layers
 from scratchnet.ops import parallel
 from scratchnet.ops.conv import conv2d_backward, conv2d_forward
+from scratchnet.ops.dropout import dropout_mask, random_uint16
 from scratchnet.ops.elementwise import relu_backward_from_output, relu_inplace
 from scratchnet.ops.im2col import col2im, im2col
 from scratchnet.ops.pool import maxpool_backward, maxpool_forward
@@ -167,3 +168,27 @@ def test_fast_layers_pass_gradcheck_float64(layer, shape, threads):
     x = np.random.default_rng(4).standard_normal(shape)
     result = sn.gradcheck(layer(), x, seed=0)
     assert result.max_error < 1e-6, str(result)
+
+
+@pytest.mark.parametrize("rate", [0.25, 0.5, 0.1])
+def test_dropout_mask_from_16_bit_draws(rate):
+    shape = (70, 9, 11)                        # odd sizes: the last 64-bit draw is partly used
+    mask = dropout_mask(np.random.default_rng(5), shape, rate, np.float32)
+    raw = np.random.default_rng(5).bit_generator.random_raw(-(-mask.size // 4))
+    draws = [(int(r) >> (16 * k)) & 0xFFFF for r in raw for k in range(4)][:mask.size]
+    threshold = round(rate * 2 ** 16)          # little-endian: low 16 bits first
+    expected = np.array([0.0 if u < threshold else 1 / (1 - rate) for u in draws], np.float32)
+    np.testing.assert_array_equal(mask.ravel(), expected)
+    assert mask.dtype == np.float32
+    assert abs((mask == 0).mean() - rate) < 0.02
+
+
+def test_dropout_rate_is_exact_to_16_bits():
+    bits = random_uint16(np.random.default_rng(6), (1 << 20,))
+    counts = np.bincount(bits, minlength=1 << 16)
+    assert counts.min() > 0 and bits.dtype == np.uint16          # every value occurs: uniform
+    assert abs(counts.std() / counts.mean() - 1 / 4) < 0.02      # Poisson(16) spread
+    for rate in (0.25, 0.5, 0.3):
+        threshold = round(rate * 2 ** 16)
+        assert abs(threshold / 2 ** 16 - rate) <= 2 ** -17
+

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ..ops.dropout import dropout_mask
 from .base import Array, Backward, Layer
 
 
@@ -14,7 +15,8 @@ class Dropout(Layer):
     1 / (1 - rate), so inference needs no rescaling (identity). Shape: unchanged.
 
     The mask comes from ``self.rng`` when set (``fit(seed=...)`` sets it; gradient checks set a
-    fixed one to replay the same mask), else from the library-wide generator.
+    fixed one to replay the same mask), else from the library-wide generator. It is drawn as
+    16-bit integers (see ``ops.dropout``): the drop probability is ``rate`` to within 2**-17.
     """
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
@@ -30,9 +32,7 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             return x, lambda grad_y: grad_y
         rng = self.rng or backend.rng()
-        keep = 1.0 - self.rate
-        mask = (rng.random(x.shape, dtype=np.float32) < keep).astype(x.dtype)
-        mask *= np.asarray(1.0 / keep, dtype=x.dtype)
+        mask = dropout_mask(rng, x.shape, self.rate, x.dtype)
 
         def backward(grad_y: Array) -> Array:
             return grad_y * mask
