@@ -11,12 +11,23 @@ from typing import Any
 
 import numpy as np
 
+from .ops.parallel import run_chunks
+
 Array = np.ndarray
+# Elements per update() call on large parameters (measured: smaller blocks pay more in Python
+# call overhead than they gain in cache; larger ones lose the cache), and blocks per thread below
+# which a parameter is updated inline (a thread hand-off costs ~60 us).
+BLOCK = 1 << 17
+MIN_BLOCKS_PER_THREAD = 2
 
 
 class Optimizer:
     name = "optimizer"
     slot_names: tuple[str, ...] = ()
+    # True when update() is element-wise (each entry's new value depends on that entry only):
+    # apply() may then update large parameters block by block, across threads, with exactly
+    # the same numbers. A custom update that is not element-wise (a norm, say) keeps False.
+    elementwise = False
 
     def __init__(self, learning_rate: float = 0.001):
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
@@ -33,8 +44,23 @@ class Optimizer:
             slots = self.slots.get(key)
             if slots is None:
                 slots = self.slots[key] = {s: np.zeros_like(param) for s in self.slot_names}
-            self.update(param, grads[key], slots)
+            if self.elementwise and param.size > BLOCK and _all_contiguous(param, grads[key],
+                                                                           *slots.values()):
+                self._update_in_blocks(param, grads[key], slots)
+            else:
+                self.update(param, grads[key], slots)
         self.iterations += 1
+
+    def _update_in_blocks(self, param: Array, grad: Array, slots: dict[str, Array]) -> None:
+        flat_p, flat_g = param.reshape(-1), grad.reshape(-1)
+        flat_s = {name: value.reshape(-1) for name, value in slots.items()}
+
+        def work(start: int, stop: int) -> None:
+            for a in range(start * BLOCK, min(stop * BLOCK, flat_p.size), BLOCK):
+                part = slice(a, a + BLOCK)
+                self.update(flat_p[part], flat_g[part],
+                            {name: value[part] for name, value in flat_s.items()})
+        run_chunks(work, -(-flat_p.size // BLOCK), MIN_BLOCKS_PER_THREAD)
 
     def update(self, param: Array, grad: Array, slots: dict[str, Array]) -> None:
         raise NotImplementedError
@@ -43,10 +69,15 @@ class Optimizer:
         return {"name": self.name, "learning_rate": self.learning_rate}
 
 
+def _all_contiguous(*arrays: Array) -> bool:
+    return all(a.flags.c_contiguous for a in arrays)
+
+
 class SGD(Optimizer):
     """w -= lr*g; with momentum: m = momentum*m - lr*g, w += m (nesterov: w += momentum*m - lr*g).
     Defaults: learning_rate 0.01, momentum 0, nesterov False."""
     name = "sgd"
+    elementwise = True
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
         super().__init__(learning_rate)
@@ -77,6 +108,7 @@ class Adam(Optimizer):
     """m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); w -= lr*sqrt(1 - b2^t)/(1 - b1^t) * m /
     (sqrt(v) + eps). Defaults: learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7."""
     name = "adam"
+    elementwise = True
     slot_names = ("m", "v")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
@@ -101,6 +133,7 @@ class RMSprop(Optimizer):
     """v = rho*v + (1 - rho)*g^2; w -= lr*g/sqrt(v + eps) (with momentum: m = momentum*m +
     lr*g/sqrt(v + eps); w -= m). Defaults: learning_rate 0.001, rho 0.9, momentum 0, eps 1e-7."""
     name = "rmsprop"
+    elementwise = True
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7):
@@ -130,6 +163,7 @@ class Adadelta(Optimizer):
     w += lr*d_w. Defaults (Keras 3): learning_rate 0.001, rho 0.95, epsilon 1e-7. The classic
     Keras MNIST example used learning_rate=1.0 (Keras 2's default): pass it explicitly."""
     name = "adadelta"
+    elementwise = True
     slot_names = ("accumulated_grad", "accumulated_delta")
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7):
