@@ -125,11 +125,15 @@ def test_maxpool_kernels_route_to_first_max(shape, pool, threads):
     rng = np.random.default_rng(2)
     x = rng.integers(0, 3, size=shape).astype(np.float32)   # many exact ties
     x[0] = 0.0                                               # whole windows tied (post-ReLU zeros)
-    y = maxpool_forward(x, pool)
+    y, winner = maxpool_forward(x, pool)
     expected_y, route = naive_maxpool(x, *pool)
     np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(maxpool_forward(x, pool, record_winner=False)[0], expected_y)
+    assert maxpool_forward(x, pool, record_winner=False)[1] is None
+    for (s, i, j, ch), (_, xi, xj, _) in route.items():
+        assert winner[s, i, j, ch] == (xi - i * pool[0]) * pool[1] + (xj - j * pool[1])
     g = rng.standard_normal(y.shape).astype(np.float32)
-    gx = maxpool_backward(x, y, g, pool)
+    gx = maxpool_backward(winner, g, x.shape, pool)
     expected = np.zeros_like(x)
     for out_index, in_index in route.items():
         expected[in_index] += g[out_index]
@@ -192,3 +196,11 @@ def test_dropout_rate_is_exact_to_16_bits():
         threshold = round(rate * 2 ** 16)
         assert abs(threshold / 2 ** 16 - rate) <= 2 ** -17
 
+
+
+def test_maxpool_layer_backward_after_inference_forward_finds_the_winners():
+    x = np.random.default_rng(8).integers(-2, 2, size=(3, 6, 7, 2)).astype(np.float32)
+    layer, g = layers.MaxPooling2D(2), np.arange(54, dtype=np.float32).reshape(3, 3, 3, 2)
+    trained = layer.forward(x, training=True)[1](g)
+    np.testing.assert_array_equal(layer.forward(x, training=False)[1](g), trained)
+    assert trained.sum() == g.sum() and (trained[:, :, 6, :] == 0).all()

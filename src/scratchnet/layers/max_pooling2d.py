@@ -22,7 +22,7 @@ class MaxPooling2D(Pooling2D):
         n, h, w, c = x.shape
         pad_h, pad_w = self._paddings(h, w)
         if (sh, sw) == (ph, pw) and pad_h == pad_w == (0, 0):
-            return self._forward_non_overlapping(x)
+            return self._forward_non_overlapping(x, training)
         xp = pad_spatial(x, pad_h, pad_w, value=-np.inf)
         windows = im2col(xp, ph, pw, sh, sw).reshape(-1, ph * pw, c)   # (N*OH*OW, ph*pw, C)
         winner = windows.argmax(axis=1)[:, None, :]                    # first max, row-major
@@ -36,10 +36,13 @@ class MaxPooling2D(Pooling2D):
             return grad_xp[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w, :]
         return y.reshape(n, oh, ow, c), backward
 
-    def _forward_non_overlapping(self, x: Array) -> tuple[Array, Backward]:
-        """Windows tile the input: a reshape instead of im2col (see ops.pool), same routing."""
-        y = maxpool_forward(x, self.pool_size)
+    def _forward_non_overlapping(self, x: Array, training: bool) -> tuple[Array, Backward]:
+        """Windows tile the input: a reshape instead of im2col (see ops.pool), same routing.
+        Training records each window's winner for the backward; inference finds it only if a
+        backward is actually called."""
+        y, winner = maxpool_forward(x, self.pool_size, record_winner=training)
 
         def backward(grad_y: Array) -> Array:
-            return maxpool_backward(x, y, grad_y, self.pool_size)
+            won = winner if winner is not None else maxpool_forward(x, self.pool_size)[1]
+            return maxpool_backward(won, grad_y, x.shape, self.pool_size)
         return y, backward

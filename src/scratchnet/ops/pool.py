@@ -1,9 +1,11 @@
 """Max-pooling kernels for non-overlapping windows (strides == pool size, no padding).
 
 The input is viewed as (N, OH, ph, OW, pw, C) without copying; the maximum is a running
-np.maximum over the ph*pw window positions, and the backward routes each window's gradient to
-its *first* maximum in row-major order (ties are common after ReLU), built position by position
-from an "already routed" mask. Batch split across threads. Tested against naive loops.
+np.maximum over the ph*pw window positions. Forward can also record, per output, the position
+of its window's *first* maximum in row-major order (ties are common after ReLU), as a small
+integer (uint8 for windows up to 256 entries): a later position wins only if strictly greater.
+Backward then writes each position's gradient in one pass: grad_y where the winner is that
+position, 0 elsewhere. Batch split across threads. Tested against naive loops.
 """
 from __future__ import annotations
 
@@ -20,40 +22,51 @@ def _window_view(x: Array, ph: int, pw: int) -> Array:
     return x[:, :oh * ph, :ow * pw, :].reshape(n, oh, ph, ow, pw, c)
 
 
-def maxpool_forward(x: Array, pool: tuple[int, int]) -> Array:
-    """(N, H, W, C) -> (N, H // ph, W // pw, C); trailing rows/columns that fit no window are
-    dropped ("valid" padding)."""
+def maxpool_forward(x: Array, pool: tuple[int, int],
+                    record_winner: bool = True) -> tuple[Array, Array | None]:
+    """(y, winner): y (N, H // ph, W // pw, C) is the maximum of each window (trailing rows and
+    columns that fit no window are dropped, "valid" padding); winner (same shape, unsigned
+    ints) is the row-major position i * pw + j of its first maximum, or None when not asked."""
     ph, pw = pool
     view = _window_view(x, ph, pw)
     n, oh, _, ow, _, c = view.shape
     y = np.empty((n, oh, ow, c), dtype=x.dtype)
+    index_type = np.uint8 if ph * pw <= 256 else np.uint16
+    winner = np.empty(y.shape, dtype=index_type) if record_winner else None
 
     def work(a: int, b: int) -> None:
         out = y[a:b]
         np.copyto(out, view[a:b, :, 0, :, 0, :])
-        for i in range(ph):
-            for j in range(pw):
-                if i or j:
-                    np.maximum(out, view[a:b, :, i, :, j, :], out=out)
+        if winner is not None:
+            won, better = winner[a:b], np.empty(out.shape, bool)
+            stamp = np.empty(out.shape, index_type)
+            won.fill(0)
+        for k in range(1, ph * pw):
+            candidate = view[a:b, :, k // pw, :, k % pw, :]
+            if winner is not None:
+                # Positions come in increasing k, so "the last strictly greater" is the maximum
+                # of k * better over positions: no masked assignment needed.
+                np.greater(candidate, out, out=better)
+                np.multiply(better, index_type(k), out=stamp)
+                np.maximum(won, stamp, out=won)
+            np.maximum(out, candidate, out=out)
     run_chunks(work, n)
-    return y
+    return y, winner
 
 
-def maxpool_backward(x: Array, y: Array, grad_y: Array, pool: tuple[int, int]) -> Array:
-    """Gradient w.r.t. x: grad_y goes to the first maximum of each window, zeros elsewhere."""
+def maxpool_backward(winner: Array, grad_y: Array, x_shape: tuple[int, ...],
+                     pool: tuple[int, int]) -> Array:
+    """Gradient w.r.t. x (x_shape): grad_y goes to each window's winner, zeros elsewhere."""
     ph, pw = pool
-    grad_x = np.zeros_like(x)
-    view, gview = _window_view(x, ph, pw), _window_view(grad_x, ph, pw)
+    n, h, w, c = x_shape
+    exact = h % ph == 0 and w % pw == 0
+    grad_x = np.empty(x_shape, dtype=grad_y.dtype) if exact else np.zeros(x_shape, grad_y.dtype)
+    gview = _window_view(grad_x, ph, pw)
 
     def work(a: int, b: int) -> None:
-        ys, gs = y[a:b], grad_y[a:b]
-        routed = np.zeros(ys.shape, dtype=bool)
-        hit = np.empty(ys.shape, dtype=bool)
-        for i in range(ph):
-            for j in range(pw):
-                np.equal(view[a:b, :, i, :, j, :], ys, out=hit)
-                hit &= ~routed
-                np.multiply(gs, hit, out=gview[a:b, :, i, :, j, :])
-                routed |= hit
-    run_chunks(work, len(x))
+        hit = np.empty(grad_y[a:b].shape, dtype=bool)
+        for k in range(ph * pw):
+            np.equal(winner[a:b], k, out=hit)
+            np.multiply(grad_y[a:b], hit, out=gview[a:b, :, k // pw, :, k % pw, :])
+    run_chunks(work, n)
     return grad_x
