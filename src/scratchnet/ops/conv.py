@@ -66,39 +66,40 @@ def conv2d_backward(grad_z: Array, xp: Array, kernel: Array, strides: tuple[int,
     when ``input_gradient`` is False (not computed).
 
     Per sub-batch: the kernel gradient is patches^T @ grad_z (patches rebuilt in a reused
-    buffer); the input gradient is the adjoint of im2col applied to grad_z @ kernel^T, as kh*kw
-    strided slice-adds into that sub-batch's own rows of grad_xp (disjoint between threads), so
-    there is no scatter and no large temporary.
+    buffer); the input gradient is the adjoint of im2col applied to grad_z @ kernel^T, computed
+    as one (rows, C) block per kernel offset (a batched GEMM) and added into that sub-batch's own
+    rows of grad_xp (disjoint between threads) as kh*kw slice-adds: no scatter, no large
+    temporary, and each add runs over whole contiguous image rows.
     """
     kh, kw, c, f = kernel.shape
     (sh, sw), n = strides, xp.shape[0]
     oh, ow = grad_z.shape[1:3]
     rows, width = oh * ow, kh * kw * c
     g2 = grad_z.reshape(n * rows, f)
-    kernel2d_t = np.ascontiguousarray(kernel.reshape(width, f).T)
+    kernel_t = np.ascontiguousarray(kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
     grad_xp = np.empty(xp.shape, dtype=grad_z.dtype) if input_gradient else None
 
     def work(start: int, stop: int) -> tuple[Array, Array | None]:
         grad_k = np.zeros((width, f), dtype=grad_z.dtype)
-        buffer = blocks_buffer = None
+        grad_b = np.zeros(f, dtype=grad_z.dtype) if use_bias else None
+        buffer = blocks = None
         for a, b in _sub_batches(start, stop, rows * width * xp.itemsize):
             g_part = g2[a * rows:b * rows]
             buffer = _patch_rows(xp, a, b, kh, kw, sh, sw, buffer)
             grad_k += buffer[:(b - a) * rows].T @ g_part
+            if use_bias:
+                grad_b += g_part.sum(axis=0)      # while g_part is in cache
             if grad_xp is None:
                 continue
-            if blocks_buffer is None:
-                blocks_buffer = np.empty_like(buffer)
-            blocks = blocks_buffer[:(b - a) * rows]
-            np.matmul(g_part, kernel2d_t, out=blocks)
-            blocks = blocks.reshape(b - a, oh, ow, kh, kw, c)
+            if blocks is None or blocks.shape[1] != (b - a) * rows:
+                blocks = np.empty((kh * kw, (b - a) * rows, c), dtype=grad_z.dtype)
+            np.matmul(g_part, kernel_t, out=blocks)          # (kh*kw, rows, C)
             out = grad_xp[a:b]
             out.fill(0)
-            for i in range(kh):
-                hs = slice(i, i + sh * (oh - 1) + 1, sh)
-                for j in range(kw):
-                    out[:, hs, j:j + sw * (ow - 1) + 1:sw, :] += blocks[:, :, :, i, j, :]
-        grad_b = g2[start * rows:stop * rows].sum(axis=0) if use_bias else None
+            for k in range(kh * kw):
+                i, j = divmod(k, kw)
+                out[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] += (
+                    blocks[k].reshape(b - a, oh, ow, c))
         return grad_k, grad_b
     results = run_chunks(work, n)
     grad_kernel = results[0][0]
