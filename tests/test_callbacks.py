@@ -121,7 +121,12 @@ def test_terminate_on_nan_names_step_and_layer_and_keeps_last_good_checkpoint(tm
     assert len(history.epoch) == 1  # stopped during the first epoch
     assert stop.message is not None
     assert "Epoch 1, batch" in stop.message and "(step " in stop.message
-    assert "layer 'dense'" in stop.message
+    # The diverging step was not applied: the weights are the last finite ones, and the message
+    # names the first layer whose output overflows with them (weights ~1e30 after one step).
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert "First non-finite output: layer 'dense_1'" in stop.message
+    largest = max(float(np.abs(w).max()) for w in model.layers[1].get_weights())
+    assert f"its weights reach {largest:.3g}" in stop.message and largest > 1e20
     reloaded = sn.load_model(path)  # the earlier good checkpoint was not overwritten
     for a, b in zip(reloaded.get_weights(), good.get_weights()):
         assert np.array_equal(a, b)

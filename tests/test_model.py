@@ -237,3 +237,20 @@ class TestClearErrors:
             model.fit(x, y, batch_size=0, verbose=0)
         with pytest.raises(ValueError, match="epochs"):
             model.fit(x, y, epochs=-1, verbose=0)
+
+
+def test_a_non_finite_step_is_not_applied(rng):
+    model = sn.Sequential([layers.Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="categorical_crossentropy")
+    x, y = rng.standard_normal((2, 4)).astype(np.float32), np.eye(3, dtype=np.float32)[[0, 1]]
+    before = model.get_weights()
+    model.layers[0].params["kernel"][0, 0] = np.inf      # a forward that overflows
+    with np.errstate(all="ignore"):
+        loss = model.train_on_batch(x, y)
+    assert not np.isfinite(loss)
+    assert model.nonfinite_batch is x
+    assert np.array_equal(model.get_weights()[1], before[1])   # no update was applied
+    model.layers[0].params["kernel"][0, 0] = 0.0
+    model.train_on_batch(x, y)
+    assert model.nonfinite_batch is None
+    assert not np.array_equal(model.get_weights()[1], before[1])

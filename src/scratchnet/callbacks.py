@@ -248,9 +248,10 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training at the first batch whose loss is NaN or Inf, naming the step and the first
-    layer holding a non-finite weight or gradient (or, given ``x``, the first layer whose output
-    on ``x`` is non-finite). The message is kept in ``self.message``."""
+    """Stop training at the first batch whose loss or gradients are NaN or Inf, naming the step
+    and where the non-finite values first appear. The model does not apply such a step, so the
+    weights (and any checkpoint) stay the last good ones. The message is kept in
+    ``self.message``. ``x``: data to probe when the failing batch is not available."""
 
     def __init__(self, x: Any = None) -> None:
         super().__init__()
@@ -264,31 +265,44 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         import math
         loss = (logs or {}).get("loss")
-        if loss is None or math.isfinite(loss):
+        bad_batch = getattr(self.model, "nonfinite_batch", None)
+        if bad_batch is None and (loss is None or math.isfinite(loss)):
             return
-        where = first_nonfinite(self.model, self.x)
+        where = first_nonfinite(self.model, bad_batch if bad_batch is not None else self.x)
         step = self._epoch * int(self.params.get("steps") or 0) + batch + 1
-        self.message = (f"Epoch {self._epoch + 1}, batch {batch + 1} (step {step}): invalid loss "
-                        f"{loss}, terminating training. {where}")
+        what = f"invalid loss {loss}" if not math.isfinite(loss) else "non-finite gradients"
+        self.message = (f"Epoch {self._epoch + 1}, batch {batch + 1} (step {step}): {what}, "
+                        f"terminating training; the step was not applied. {where}")
         print(self.message, flush=True)
         self.model.stop_training = True
 
 
 def first_nonfinite(model: Any, x: Any = None) -> str:
-    """Where the first non-finite value is: a weight, a gradient, or (given x) a layer output,
-    found by running the layers one by one in inference mode."""
+    """Where the first non-finite value is: a weight; else (given x) the first layer whose output
+    on x is non-finite, running the layers one by one in inference mode; else the layer nearest
+    the output holding a non-finite gradient (its backward overflowed first)."""
     import numpy as np
-    for kind, source in (("weight", "params"), ("gradient", "grads")):
-        for layer in model.layers:
-            for key, value in getattr(layer, source).items():
-                if not np.isfinite(value).all():
-                    return f"First non-finite {kind}: layer {layer.name!r} ({key})."
+    for layer in model.layers:
+        for key, value in layer.params.items():
+            if not np.isfinite(value).all():
+                return f"First non-finite weight: layer {layer.name!r} ({key})."
     if x is not None:
         h = model._cast(np.asarray(x))
         if not np.isfinite(h).all():
             return "The input itself is non-finite."
-        for layer in model.layers:
-            h, _ = layer.forward(h, training=False)
-            if not np.isfinite(h).all():
-                return f"First non-finite output: layer {layer.name!r}."
+        with np.errstate(all="ignore"):
+            for layer in model.layers:
+                largest_input = float(np.abs(h).max())
+                h, _ = layer.forward(h, training=False)
+                if not np.isfinite(h).all():
+                    largest_weight = max((float(np.abs(v).max()) for v in layer.params.values()),
+                                         default=0.0)
+                    return (f"First non-finite output: layer {layer.name!r} (its inputs reach "
+                            f"{largest_input:.3g}; its weights reach {largest_weight:.3g}). "
+                            f"Usually the learning rate is too high.")
+    for layer in reversed(model.layers):
+        for key, value in layer.grads.items():
+            if not np.isfinite(value).all():
+                return f"First non-finite gradient (from the output back): layer {layer.name!r} " \
+                       f"({key})."
     return "Weights and gradients are finite: the loss itself overflowed."

@@ -6,6 +6,7 @@ exactly once; layers never do). With batch_size=1 fit is plain per-sample SGD.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -35,6 +36,7 @@ class Sequential:
         self.loss: losses.Loss | None = None
         self.metric_names: list[str] = []
         self.stop_training = False
+        self.nonfinite_batch: Array | None = None
         self.history: callbacks_module.History | None = None
         self._fused_loss: losses.Loss | None = None
         for layer in layers or ():
@@ -202,8 +204,19 @@ class Sequential:
         return self._as_result(logs)
 
     def _train_step(self, x: Array, y: Array) -> dict[str, float]:
+        """One update. A step whose loss or gradients are NaN/Inf is *not* applied: the weights
+        stay the last good ones, and ``nonfinite_batch`` keeps the batch for diagnosis
+        (``callbacks.TerminateOnNaN`` stops training there and names the layer)."""
         value, y_pred = self.compute_loss_and_gradients(x, y, training=True)
-        self.optimizer.apply(self.trainable_params(), self.trainable_grads())
+        grads = self.trainable_grads()
+        # One sum per gradient is far cheaper than isfinite over every entry, and NaN/Inf
+        # propagate through it.
+        with np.errstate(all="ignore"):
+            finite = math.isfinite(value) and math.isfinite(sum(float(g.sum())
+                                                                 for g in grads.values()))
+        self.nonfinite_batch = None if finite else x
+        if finite:
+            self.optimizer.apply(self.trainable_params(), grads)
         return {"loss": value, **self._metric_values(y, y_pred)}
 
     def _as_result(self, logs: dict[str, float]) -> float | list[float]:
