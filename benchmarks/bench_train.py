@@ -11,6 +11,8 @@ training and the RSS after each round (it must not grow).
     make bench                                   # or:
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_train.py
     ... benchmarks/bench_train.py --mnist-epoch  # + one real MNIST epoch, Keras recipe
+
+Results go to benchmarks/results/bench_train-<N>thread(s)[-mnist-epoch].md (or --out).
 """
 from __future__ import annotations
 
@@ -277,7 +279,10 @@ def main() -> None:
     epoch = mnist_epoch(args) if args.mnist_epoch else None
     text = render(args, m, mem, machine(), epoch)
     print(text)
-    out = args.out or ROOT / "benchmarks/results" / f"bench_train-{datetime.date.today()}.md"
+    # One file per configuration, overwritten by the next run of it (the date is inside).
+    name = (f"bench_train-{args.threads}thread{'s' if args.threads > 1 else ''}"
+            f"{'-mnist-epoch' if args.mnist_epoch else ''}.md")
+    out = args.out or ROOT / "benchmarks/results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(text)
