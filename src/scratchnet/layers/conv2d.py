@@ -7,9 +7,13 @@ import numpy as np
 
 from ..ops.conv import conv2d_backward, conv2d_forward
 from ..ops.im2col import output_size, pad_spatial, padding_amounts
+from ..ops.winograd import winograd_conv3x3, winograd_input_gradient
 from .base import ActivatedLayer, Array, Backward, _positive_int_pair
 
 PADDINGS = ("valid", "same")
+# Winograd F(2x2, 3x3) is used for 3x3 stride-1 kernels with at least this many input channels
+# (below it the transforms cost more than the GEMM work they save; see ops/winograd.py).
+WINOGRAD_MIN_CHANNELS = 16
 
 
 class Conv2D(ActivatedLayer):
@@ -18,6 +22,10 @@ class Conv2D(ActivatedLayer):
     Input shape: (N, H, W, C). Output shape: (N, OH, OW, filters) where OH = floor((H - kh) / sh)
     + 1 for "valid" and ceil(H / sh) for "same" (Keras rules; the extra padding row/column goes
     bottom/right). Weights (Keras layout and order): kernel (kh, kw, C, filters), bias (filters,).
+
+    Kernels: im2col + GEMM (ops/conv.py) in general. A 3x3 stride-1 kernel with C >=
+    WINOGRAD_MIN_CHANNELS computes the output and the input gradient with Winograd F(2x2, 3x3)
+    (ops/winograd.py: 2.25x fewer multiplies); its kernel gradient stays im2col + GEMM.
     """
     linear_output_is_scratch = True
     can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
@@ -61,22 +69,31 @@ class Conv2D(ActivatedLayer):
     def forward_linear(self, x: Array, training: bool = False,
                        input_gradient: bool = True) -> tuple[Array, Backward]:
         (kh, kw), strides = self.kernel_size, self.strides
-        _, h, w, _ = x.shape
-        pad_h = padding_amounts(h, kh, strides[0], self.padding)
-        pad_w = padding_amounts(w, kw, strides[1], self.padding)
-        xp = pad_spatial(x, pad_h, pad_w)
+        _, h, w, c = x.shape
+        pads = (padding_amounts(h, kh, strides[0], self.padding),
+                padding_amounts(w, kw, strides[1], self.padding))
         kernel, bias = self.params["kernel"], self.params.get("bias")
-        z = conv2d_forward(xp, kernel, bias, strides)
+        winograd = (kh, kw) == (3, 3) and strides == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
+        xp = None if winograd else pad_spatial(x, *pads)   # Winograd pads per sub-batch
+        if winograd:
+            z = winograd_conv3x3(x, kernel, bias, pads)
+        else:
+            z = conv2d_forward(xp, kernel, bias, strides)
 
         def backward(grad_z: Array) -> Array:
-            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias,
-                                                      input_gradient)
+            padded = xp if xp is not None else pad_spatial(x, *pads)
+            im2col_input_gradient = input_gradient and not winograd
+            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, padded, kernel, strides,
+                                                      self.use_bias, im2col_input_gradient)
             self.grads["kernel"][...] = grad_k
             if self.use_bias:
                 self.grads["bias"][...] = grad_b
-            if grad_xp is None:
+            if not input_gradient:
                 return None
-            return grad_xp[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w, :]
+            if winograd:
+                return winograd_input_gradient(grad_z, kernel, pads)
+            (top, _), (left, _) = pads
+            return grad_xp[:, top:top + h, left:left + w, :]
         return z, backward
 
     def get_config(self) -> dict[str, Any]:
