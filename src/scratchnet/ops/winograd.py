@@ -15,7 +15,7 @@ import numpy as np
 from .parallel import run_chunks
 
 Array = np.ndarray
-SUB_BATCH_BYTES = 1 << 20   # transformed input + GEMM output of one sub-batch (stays in cache)
+SUB_BATCH_BYTES = 3 << 20   # transformed input + GEMM output of one sub-batch (stays in cache)
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
@@ -61,10 +61,12 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
     def work(start: int, stop: int) -> None:
         nb = min(step, stop - start)
         padded = np.zeros((nb, hp, wp, c), dtype=x.dtype) if copy_needed else None
-        cols = np.empty((4, nb, hp, tw, c), dtype=x.dtype)
+        split = np.empty((nb, hp, 2, tw + 1, c), dtype=x.dtype)
+        cols = np.empty((4, nb, 2, th + 1, tw, c), dtype=x.dtype)
         v = np.empty((16, nb, th, tw, c), dtype=x.dtype)
         m = np.empty((16, nb * tiles, f), dtype=x.dtype)
-        rows = np.empty((2, 4, nb, th, tw, f), dtype=x.dtype)
+        rows = np.empty((2, 4, nb * tiles, f), dtype=x.dtype)
+        blocks = np.empty((2, 2, nb, th, tw, f), dtype=x.dtype)
         for a in range(start, stop, step):
             b = min(a + step, stop)
             k = b - a
@@ -73,59 +75,66 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
                 src = padded[:k]
             else:
                 src = x[a:b]
-            _input_transform(src, cols[:, :k], v[:, :k], th, tw)
+            _input_transform(src, split[:k], cols[:, :k], v[:, :k])
             mk = m[:, :k * tiles]
             np.matmul(v[:, :k].reshape(16, k * tiles, c), u, out=mk)
             if bias is not None:
                 mk[5] += bias          # every output of a tile has m[1, 1] with weight +1
-            out = z[a:b].reshape(k, th, 2, tw, 2, f)
-            _output_transform(mk.reshape(16, k, th, tw, f), rows[:, :, :k], out)
+            _output_transform(mk, rows[:, :, :k * tiles], blocks[:, :, :k])
+            # blocks[q, p] holds output pixel (2i + p, 2j + q) of every tile (i, j)
+            np.copyto(z[a:b].reshape(k, th, 2, tw, 2, f),
+                      blocks[:, :, :k].transpose(2, 3, 1, 4, 0, 5))
     run_chunks(work, n)
     return z if exact else np.ascontiguousarray(z[:, :oh, :ow])
 
 
-def _input_transform(src: Array, cols: Array, v: Array, th: int, tw: int) -> None:
-    """v[4*i + j] = (B^T d B)[i, j] for every tile d of src (k, 2*th + 2, 2*tw + 2, C).
+# NumPy runs arithmetic on interleaved views (stride-2 pixels) one short channel run at a time,
+# several times slower than on contiguous blocks, while a strided copy is cheap. So the layout
+# is changed by copies only (even/odd pixels apart on the way in, 2x2 blocks back on the way
+# out) and every add/subtract runs over long contiguous runs.
 
-    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]. The column pass goes
-    first (its reads are strided by two pixels); the row pass then reads whole contiguous rows,
-    for the four column outputs j at once (v[4*i:4*i + 4] is one block).
+def _input_transform(src: Array, split: Array, cols: Array, v: Array) -> None:
+    """v[4*i + j] = (B^T d B)[i, j] for every 4x4 tile d (stride 2) of src.
+
+    src: (k, 2*th + 2, 2*tw + 2, C); split: (k, 2*th + 2, 2, tw + 1, C) and cols:
+    (4, k, 2, th + 1, tw, C) scratch; v: (16, k, th, tw, C).
+    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
     """
-    _bt_pass(src, cols, axis=2, count=tw)
-    _bt_pass(cols, v.reshape(4, 4, *v.shape[1:]), axis=2, count=th)
+    k, hp, wp, c = src.shape
+    np.copyto(split, src.reshape(k, hp, wp // 2, 2, c).transpose(0, 1, 3, 2, 4))
+    # column pass: pixel 2j + q is split[:, :, q % 2, j + q // 2]; rows go even/odd apart
+    tw = cols.shape[4]
+    d = [split[:, :, q % 2, q // 2:q // 2 + tw].reshape(k, hp // 2, 2, tw, c) for q in range(4)]
+    _bt(d, [cols[j].transpose(0, 2, 1, 3, 4) for j in range(4)])
+    # row pass, all four column outputs at once: row 2i + r is cols[:, :, r % 2, i + r // 2]
+    th = v.shape[2]
+    d = [cols[:, :, r % 2, r // 2:r // 2 + th] for r in range(4)]
+    _bt(d, [v[4 * i:4 * i + 4] for i in range(4)])
 
 
-def _bt_pass(d: Array, out: Array, axis: int, count: int) -> None:
-    """out[0..3] = B^T applied along ``axis`` of d at stride 2 (``count`` tiles)."""
-    def at(k: int) -> Array:
-        index = [slice(None)] * d.ndim
-        index[axis] = slice(k, k + 2 * count, 2)
-        return d[tuple(index)]
-    d0, d1, d2, d3 = at(0), at(1), at(2), at(3)
-    np.subtract(d0, d2, out=out[0])
-    np.add(d1, d2, out=out[1])
-    np.subtract(d2, d1, out=out[2])
-    np.subtract(d1, d3, out=out[3])
+def _bt(d: list[Array], out: list[Array]) -> None:
+    """out = B^T d along the list index."""
+    np.subtract(d[0], d[2], out=out[0])
+    np.add(d[1], d[2], out=out[1])
+    np.subtract(d[2], d[1], out=out[2])
+    np.subtract(d[1], d[3], out=out[3])
 
 
-def _output_transform(m: Array, rows: Array, out: Array) -> None:
-    """out[:, :, p, :, q] = (A^T m A)[p, q], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
+def _output_transform(m: Array, rows: Array, blocks: Array) -> None:
+    """blocks[q, p] = (A^T m A)[p, q], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
 
-    m: (16, k, th, tw, F); rows: (2, 4, k, th, tw, F) scratch; out: (k, th, 2, tw, 2, F).
-    The row pass handles the four columns j at once on contiguous blocks; the column pass
-    handles both output rows p at once; only its writes are strided.
+    m: (16, T, F) with T = k*th*tw tiles; rows: (2, 4, T, F) scratch; blocks: (2, 2, k, th, tw, F).
     """
-    m0, m1, m2, m3 = m.reshape(4, 4, *m.shape[1:])
-    np.add(m0, m1, out=rows[0])
-    rows[0] += m2
-    np.subtract(m1, m2, out=rows[1])
-    rows[1] -= m3
-    r0, r1, r2, r3 = (rows[:, j].transpose(1, 2, 0, 3, 4) for j in range(4))  # (k, th, 2, tw, F)
-    left, right = out[:, :, :, :, 0], out[:, :, :, :, 1]
-    np.add(r0, r1, out=left)
-    left += r2
-    np.subtract(r1, r2, out=right)
-    right -= r3
+    _at(m.reshape(4, 4, *m.shape[1:]), rows)              # rows[p, j] = sum_i A^T[p, i] m[i, j]
+    _at(rows.transpose(1, 0, 2, 3), blocks.reshape(2, 2, *rows.shape[2:]))
+
+
+def _at(m: Array, out: Array) -> None:
+    """out[p] = sum_i A^T[p, i] m[i]."""
+    np.add(m[0], m[1], out=out[0])
+    out[0] += m[2]
+    np.subtract(m[1], m[2], out=out[1])
+    out[1] -= m[3]
 
 
 def winograd_input_gradient(grad_z: Array, kernel: Array, pads: Pads) -> Array:
