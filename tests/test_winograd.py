@@ -8,7 +8,12 @@ import pytest
 from scratchnet import layers
 from scratchnet.layers import conv2d
 from scratchnet.ops import parallel, winograd
-from scratchnet.ops.winograd import transform_kernel, winograd_conv3x3, winograd_input_gradient
+from scratchnet.ops.winograd import (
+    transform_kernel,
+    winograd_conv3x3,
+    winograd_input_gradient,
+    winograd_kernel_gradient,
+)
 
 
 @pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
@@ -28,6 +33,17 @@ def direct(x, k, b, pads):
         for j in range(w - 2):
             z[:, i, j] = np.einsum("nhwc,hwcf->nf", xp[:, i:i + 3, j:j + 3], k)
     return z if b is None else z + b
+
+
+def direct_kernel_gradient(x, g, pads):
+    """Each kernel tap sees the padded input shifted by its offset."""
+    xp = np.pad(x, ((0, 0), *pads, (0, 0)))
+    oh, ow = g.shape[1:3]
+    gk = np.zeros((3, 3, x.shape[3], g.shape[3]))
+    for i in range(3):
+        for j in range(3):
+            gk[i, j] = np.einsum("nhwc,nhwf->cf", xp[:, i:i + oh, j:j + ow], g)
+    return gk
 
 
 def direct_input_gradient(g, k, x_shape, pads):
@@ -50,7 +66,7 @@ CASES += [(2, 1, 2, 3, 2, SAME), (2, 5, 4, 2, 4, ((0, 1), (1, 0))),
 
 
 @pytest.mark.parametrize("n,h,w,c,f,pads", CASES)
-def test_forward_and_input_gradient_match_loops_float64(n, h, w, c, f, pads, threads):
+def test_forward_and_gradients_match_loops_float64(n, h, w, c, f, pads, threads):
     rng = np.random.default_rng(n * 1000 + h * 100 + w * 10 + c)
     x, k = rng.standard_normal((n, h, w, c)), rng.standard_normal((3, 3, c, f))
     b = rng.standard_normal(f)
@@ -63,6 +79,11 @@ def test_forward_and_input_gradient_match_loops_float64(n, h, w, c, f, pads, thr
     assert gx.shape == x.shape
     np.testing.assert_allclose(gx, direct_input_gradient(g, k, x.shape, pads),
                                rtol=1e-10, atol=1e-10)
+    gk, gb = winograd_kernel_gradient(x, g, pads)
+    assert gk.shape == k.shape
+    np.testing.assert_allclose(gk, direct_kernel_gradient(x, g, pads), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gb, g.sum(axis=(0, 1, 2)), rtol=1e-12, atol=1e-12)
+    assert winograd_kernel_gradient(x, g, pads, use_bias=False)[1] is None
 
 
 @pytest.mark.parametrize("step_bytes", [1, 40_000])
@@ -72,6 +93,9 @@ def test_sub_batches_and_partial_last_one(step_bytes, threads, monkeypatch):
     x, k, b = rng.standard_normal((7, 9, 8, 3)), rng.standard_normal((3, 3, 3, 4)), np.ones(4)
     np.testing.assert_allclose(winograd_conv3x3(x, k, b, SAME), direct(x, k, b, SAME),
                                rtol=1e-10, atol=1e-10)
+    g = rng.standard_normal((7, 9, 8, 4))
+    np.testing.assert_allclose(winograd_kernel_gradient(x, g, SAME)[0],
+                               direct_kernel_gradient(x, g, SAME), rtol=1e-10, atol=1e-10)
 
 
 def test_float32_stays_float32_and_close_to_float64():
@@ -86,6 +110,10 @@ def test_float32_stays_float32_and_close_to_float64():
     assert gx32.dtype == np.float32
     gx64 = direct_input_gradient(g, k, x.shape, SAME)
     assert np.abs(gx32 - gx64).max() / np.abs(gx64).max() < 1e-5
+    gk32, gb32 = winograd_kernel_gradient(x.astype(np.float32), g.astype(np.float32), SAME)
+    assert gk32.dtype == gb32.dtype == np.float32
+    gk64 = direct_kernel_gradient(x, g, SAME)
+    assert np.abs(gk32 - gk64).max() / np.abs(gk64).max() < 1e-5
 
 
 def test_kernel_transform_is_g_g_gt():
@@ -117,7 +145,7 @@ def test_conv2d_winograd_path_matches_im2col_path_float32(padding, use_bias, mon
             v.shape).astype(np.float32) * 0.2 for v in layer.get_weights())])
         y, backward = layer.forward(x, training=True)
         gx = backward(np.ones_like(y) + y)
-        results.append((y, gx, layer.grads["kernel"].copy()))
+        results.append((y, gx, *(grad.copy() for grad in layer.grads.values())))
     for got, expected in zip(results[0], results[1]):
         assert got.dtype == np.float32 and got.shape == expected.shape
         assert np.abs(got - expected).max() / np.abs(expected).max() < 1e-5

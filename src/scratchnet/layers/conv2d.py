@@ -7,7 +7,7 @@ import numpy as np
 
 from ..ops.conv import conv2d_backward, conv2d_forward
 from ..ops.im2col import output_size, pad_spatial, padding_amounts
-from ..ops.winograd import winograd_conv3x3, winograd_input_gradient
+from ..ops.winograd import Pads, winograd_conv3x3, winograd_input_gradient, winograd_kernel_gradient
 from .base import ActivatedLayer, Array, Backward, _positive_int_pair
 
 PADDINGS = ("valid", "same")
@@ -24,8 +24,8 @@ class Conv2D(ActivatedLayer):
     bottom/right). Weights (Keras layout and order): kernel (kh, kw, C, filters), bias (filters,).
 
     Kernels: im2col + GEMM (ops/conv.py) in general. A 3x3 stride-1 kernel with C >=
-    WINOGRAD_MIN_CHANNELS computes the output and the input gradient with Winograd F(2x2, 3x3)
-    (ops/winograd.py: 2.25x fewer multiplies); its kernel gradient stays im2col + GEMM.
+    WINOGRAD_MIN_CHANNELS computes the output and both gradients with Winograd F(2x2, 3x3)
+    instead (ops/winograd.py: 2.25x fewer multiplies; the same values to float rounding).
     """
     linear_output_is_scratch = True
     can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
@@ -74,27 +74,35 @@ class Conv2D(ActivatedLayer):
                 padding_amounts(w, kw, strides[1], self.padding))
         kernel, bias = self.params["kernel"], self.params.get("bias")
         winograd = (kh, kw) == (3, 3) and strides == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
-        xp = None if winograd else pad_spatial(x, *pads)   # Winograd pads per sub-batch
         if winograd:
-            z = winograd_conv3x3(x, kernel, bias, pads)
-        else:
-            z = conv2d_forward(xp, kernel, bias, strides)
+            return self._winograd_forward(x, kernel, bias, pads, input_gradient)
+        xp = pad_spatial(x, *pads)
+        z = conv2d_forward(xp, kernel, bias, strides)
 
         def backward(grad_z: Array) -> Array:
-            padded = xp if xp is not None else pad_spatial(x, *pads)
-            im2col_input_gradient = input_gradient and not winograd
-            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, padded, kernel, strides,
-                                                      self.use_bias, im2col_input_gradient)
-            self.grads["kernel"][...] = grad_k
-            if self.use_bias:
-                self.grads["bias"][...] = grad_b
-            if not input_gradient:
+            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias,
+                                                      input_gradient)
+            self._set_grads(grad_k, grad_b)
+            if grad_xp is None:
                 return None
-            if winograd:
-                return winograd_input_gradient(grad_z, kernel, pads)
             (top, _), (left, _) = pads
             return grad_xp[:, top:top + h, left:left + w, :]
         return z, backward
+
+    def _winograd_forward(self, x: Array, kernel: Array, bias: Array | None, pads: Pads,
+                          input_gradient: bool) -> tuple[Array, Backward]:
+        """The 3x3 stride-1 path: padding is applied per sub-batch inside the kernels."""
+        z = winograd_conv3x3(x, kernel, bias, pads)
+
+        def backward(grad_z: Array) -> Array:
+            self._set_grads(*winograd_kernel_gradient(x, grad_z, pads, self.use_bias))
+            return winograd_input_gradient(grad_z, kernel, pads) if input_gradient else None
+        return z, backward
+
+    def _set_grads(self, grad_k: Array, grad_b: Array | None) -> None:
+        self.grads["kernel"][...] = grad_k
+        if self.use_bias:
+            self.grads["bias"][...] = grad_b
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
