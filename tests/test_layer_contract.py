@@ -27,10 +27,11 @@ ROWS = [
      (3, 4, 2)),
     ("conv_same_even_kernel", lambda: layers.Conv2D(2, 4, padding="same", activation="tanh"),
      (5, 5, 1), (5, 5, 2)),
-    ("conv_winograd_valid", lambda: layers.Conv2D(3, 3, activation="relu"), (5, 6, 16),
+    # 3x3 stride 1 with >= conv2d.WINOGRAD_MIN_CHANNELS input channels: the Winograd kernels
+    ("conv_winograd_valid", lambda: layers.Conv2D(3, 3, activation="relu"), (5, 6, 32),
      (3, 4, 3)),
     ("conv_winograd_same", lambda: layers.Conv2D(2, 3, padding="same", use_bias=False),
-     (5, 4, 17), (5, 4, 2)),
+     (5, 4, 33), (5, 4, 2)),
     ("maxpool_2x2", lambda: layers.MaxPooling2D(), (6, 6, 3), (3, 3, 3)),
     ("maxpool_odd_valid", lambda: layers.MaxPooling2D((2, 2)), (5, 7, 2), (2, 3, 2)),
     ("maxpool_overlap_same", lambda: layers.MaxPooling2D(3, strides=2, padding="same"),
@@ -113,3 +114,9 @@ def test_config_round_trip(name, factory, in_shape, out_shape, rng):
     clone.set_weights(layer.get_weights())
     x = _input(in_shape, rng).astype(np.float32)
     np.testing.assert_array_equal(clone(x), layer(x))
+
+
+def test_winograd_rows_reach_the_winograd_kernels():
+    from scratchnet.layers import conv2d
+    channels = [shape[-1] for name, _, shape, _ in ROWS if name.startswith("conv_winograd")]
+    assert channels and min(channels) >= conv2d.WINOGRAD_MIN_CHANNELS
