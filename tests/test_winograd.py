@@ -10,9 +10,8 @@ from scratchnet.layers import conv2d
 from scratchnet.ops import parallel, winograd
 from scratchnet.ops.winograd import (
     transform_kernel,
+    winograd_backward,
     winograd_conv3x3,
-    winograd_input_gradient,
-    winograd_kernel_gradient,
 )
 
 
@@ -75,15 +74,15 @@ def test_forward_and_gradients_match_loops_float64(n, h, w, c, f, pads, threads)
     assert z.shape == expected.shape and z.dtype == np.float64
     np.testing.assert_allclose(z, expected, rtol=1e-10, atol=1e-10)
     g = rng.standard_normal(z.shape)
-    gx = winograd_input_gradient(g, k, pads)
-    assert gx.shape == x.shape
+    gx, gk, gb = winograd_backward(x, g, k, pads)
+    assert gx.shape == x.shape and gk.shape == k.shape
     np.testing.assert_allclose(gx, direct_input_gradient(g, k, x.shape, pads),
                                rtol=1e-10, atol=1e-10)
-    gk, gb = winograd_kernel_gradient(x, g, pads)
-    assert gk.shape == k.shape
     np.testing.assert_allclose(gk, direct_kernel_gradient(x, g, pads), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(gb, g.sum(axis=(0, 1, 2)), rtol=1e-12, atol=1e-12)
-    assert winograd_kernel_gradient(x, g, pads, use_bias=False)[1] is None
+    gx, gk_alone, gb = winograd_backward(x, g, k, pads, use_bias=False, input_gradient=False)
+    assert gx is None and gb is None
+    np.testing.assert_allclose(gk_alone, gk, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("step_bytes", [1, 40_000])
@@ -94,8 +93,10 @@ def test_sub_batches_and_partial_last_one(step_bytes, threads, monkeypatch):
     np.testing.assert_allclose(winograd_conv3x3(x, k, b, SAME), direct(x, k, b, SAME),
                                rtol=1e-10, atol=1e-10)
     g = rng.standard_normal((7, 9, 8, 4))
-    np.testing.assert_allclose(winograd_kernel_gradient(x, g, SAME)[0],
-                               direct_kernel_gradient(x, g, SAME), rtol=1e-10, atol=1e-10)
+    gx, gk, _ = winograd_backward(x, g, k, SAME)
+    np.testing.assert_allclose(gx, direct_input_gradient(g, k, x.shape, SAME),
+                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gk, direct_kernel_gradient(x, g, SAME), rtol=1e-10, atol=1e-10)
 
 
 def test_float32_stays_float32_and_close_to_float64():
@@ -106,12 +107,11 @@ def test_float32_stays_float32_and_close_to_float64():
     z64 = direct(x, k, None, SAME)
     assert np.abs(z32 - z64).max() / np.abs(z64).max() < 1e-5
     g = rng.standard_normal(z64.shape)
-    gx32 = winograd_input_gradient(g.astype(np.float32), k.astype(np.float32), SAME)
-    assert gx32.dtype == np.float32
     gx64 = direct_input_gradient(g, k, x.shape, SAME)
+    gx32, gk32, gb32 = winograd_backward(x.astype(np.float32), g.astype(np.float32),
+                                         k.astype(np.float32), SAME)
+    assert gx32.dtype == gk32.dtype == gb32.dtype == np.float32
     assert np.abs(gx32 - gx64).max() / np.abs(gx64).max() < 1e-5
-    gk32, gb32 = winograd_kernel_gradient(x.astype(np.float32), g.astype(np.float32), SAME)
-    assert gk32.dtype == gb32.dtype == np.float32
     gk64 = direct_kernel_gradient(x, g, SAME)
     assert np.abs(gk32 - gk64).max() / np.abs(gk64).max() < 1e-5
 

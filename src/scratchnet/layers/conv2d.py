@@ -7,7 +7,7 @@ import numpy as np
 
 from ..ops.conv import conv2d_backward, conv2d_forward
 from ..ops.im2col import output_size, pad_spatial, padding_amounts
-from ..ops.winograd import Pads, winograd_conv3x3, winograd_input_gradient, winograd_kernel_gradient
+from ..ops.winograd import Pads, winograd_backward, winograd_conv3x3
 from .base import ActivatedLayer, Array, Backward, _positive_int_pair
 
 PADDINGS = ("valid", "same")
@@ -96,8 +96,10 @@ class Conv2D(ActivatedLayer):
         z = winograd_conv3x3(x, kernel, bias, pads)
 
         def backward(grad_z: Array) -> Array:
-            self._set_grads(*winograd_kernel_gradient(x, grad_z, pads, self.use_bias))
-            return winograd_input_gradient(grad_z, kernel, pads) if input_gradient else None
+            grad_x, grad_k, grad_b = winograd_backward(x, grad_z, kernel, pads, self.use_bias,
+                                                       input_gradient)
+            self._set_grads(grad_k, grad_b)
+            return grad_x
         return z, backward
 
     def _set_grads(self, grad_k: Array, grad_b: Array | None) -> None:

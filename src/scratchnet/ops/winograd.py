@@ -57,7 +57,9 @@ class _Tiling:
                   "v": (16, nb, th, tw, c), "m": (16, nb * self.tiles, f),
                   "rows": (4, 4, nb * self.tiles, f), "blocks": (2, 2, nb, th, tw, f)}
         out = {key: np.empty(shape, dtype=self.dtype) for key, shape in shapes.items()}
-        out["padded"] = np.zeros((nb, hp, self.wp, c), self.dtype) if self.copy_needed else None
+        padded = (nb, hp, self.wp, c)
+        out["padded"] = np.zeros(padded, self.dtype) if self.copy_needed else None  # 0 borders
+        out["padded_grad"] = np.empty(padded, self.dtype) if self.copy_needed else None
         return out
 
     def transformed_input(self, x: Array, a: int, b: int, buf: dict[str, Array]) -> Array:
@@ -70,6 +72,23 @@ class _Tiling:
         v = buf["v"][:, :k]
         _input_transform(src, buf["split"][:k], buf["cols"][:, :k], v)
         return v.reshape(16, k * self.tiles, self.c)
+
+    def input_adjoint(self, dv: Array, buf: dict[str, Array], out: Array) -> None:
+        """out = the gradient w.r.t. the unpadded samples of dv = gradient w.r.t. V: B dv B^T
+        per tile, added back onto the overlapping tiles (the adjoint of transformed_input)."""
+        k = dv.shape[1]
+        split, cols = buf["split"][:k], buf["cols"][:, :k]
+        _bt_adjoint(dv.reshape(4, 4, *dv.shape[1:]), cols[:, :, 0], cols[:, :, 1], axis=2)
+        th1, tw1 = self.th + 1, self.tw + 1
+        s0, s1 = (split[:, :, p].reshape(k, th1, 2, tw1, self.c) for p in range(2))
+        _bt_adjoint([cols[j].transpose(0, 2, 1, 3, 4) for j in range(4)], s0, s1, axis=3)
+        pixels = (split.transpose(0, 1, 3, 2, 4), (k, self.hp, tw1, 2, self.c))
+        if self.copy_needed:
+            padded = buf["padded_grad"][:k]
+            np.copyto(padded.reshape(pixels[1]), pixels[0])
+            out[...] = padded[:, self.pt:self.pt + self.h, self.pl:self.pl + self.w]
+        else:
+            np.copyto(out.reshape(pixels[1]), pixels[0])
 
     def sub_batches(self, start: int, stop: int):
         for a in range(start, stop, self.step):
@@ -108,17 +127,21 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
     return z if t.exact else np.ascontiguousarray(z[:, :t.oh, :t.ow])
 
 
-def winograd_kernel_gradient(x: Array, grad_z: Array, pads: Pads, use_bias: bool = True
-                             ) -> tuple[Array, Array | None]:
-    """(grad_kernel (3, 3, C, F), grad_bias (F,) or None) of z = winograd_conv3x3(x, kernel,
-    bias, pads) given grad_z (N, OH, OW, F).
+def winograd_backward(x: Array, grad_z: Array, kernel: Array, pads: Pads,
+                      use_bias: bool = True, input_gradient: bool = True
+                      ) -> tuple[Array | None, Array, Array | None]:
+    """Gradients (grad_x or None, grad_kernel, grad_bias or None) of z = winograd_conv3x3(x,
+    kernel, bias, pads) given grad_z (N, OH, OW, F); grad_x has x's shape (N, H, W, C).
 
-    The exact adjoint of the forward algorithm in the kernel: per tile position (a, b), the 16
-    GEMMs V[a, b]^T @ (A grad_y A^T)[a, b] summed over tiles, then G^T (.) G; 2.25 times fewer
-    multiplies than patches^T @ grad_z.
+    The exact adjoint of the forward algorithm, one sub-batch at a time: E = A grad_y A^T per
+    tile (shared by both gradients); the kernel gradient is G^T (sum over tiles of V^T E) G, 16
+    GEMMs; the input gradient is B (E U^T) B^T added back onto the overlapping tiles. Both use
+    2.25 times fewer multiplies than im2col.
     """
     f = grad_z.shape[3]
     t = _Tiling(x, pads, f)
+    u_t = transform_kernel(kernel).transpose(0, 2, 1)
+    grad_x = np.empty(x.shape, dtype=x.dtype) if input_gradient else None
 
     def work(start: int, stop: int) -> tuple[Array, Array | None]:
         buf = t.buffers(min(t.step, stop - start))
@@ -126,7 +149,6 @@ def winograd_kernel_gradient(x: Array, grad_z: Array, pads: Pads, use_bias: bool
         grad_b = np.zeros(f, dtype=x.dtype) if use_bias else None
         for a, b in t.sub_batches(start, stop):
             k = b - a
-            blocks = buf["blocks"][:, :, :k]
             g = grad_z[a:b]
             if use_bias:
                 grad_b += g.sum(axis=(0, 1, 2))
@@ -135,10 +157,15 @@ def winograd_kernel_gradient(x: Array, grad_z: Array, pads: Pads, use_bias: bool
                 padded_g[:, :t.oh, :t.ow] = g
                 g = padded_g
             # blocks[q, p] = gradient of output pixel (2i + p, 2j + q) of every tile (i, j)
+            blocks = buf["blocks"][:, :, :k]
             np.copyto(blocks.transpose(2, 3, 1, 4, 0, 5), g.reshape(k, t.th, 2, t.tw, 2, f))
             e = buf["m"][:, :k * t.tiles]
             _output_adjoint(blocks, buf["rows"][:, :2, :k * t.tiles], e)
             grad_u += np.matmul(t.transformed_input(x, a, b, buf).transpose(0, 2, 1), e)
+            if grad_x is not None:
+                dv = buf["v"][:, :k]
+                np.matmul(e, u_t, out=dv.reshape(16, k * t.tiles, t.c))
+                t.input_adjoint(dv, buf, grad_x[a:b])
         return grad_u, grad_b
     results = run_chunks(work, x.shape[0])
     grad_u = results[0][0]
@@ -152,7 +179,7 @@ def winograd_kernel_gradient(x: Array, grad_z: Array, pads: Pads, use_bias: bool
         grad_b = results[0][1]
         for _, part in results[1:]:
             grad_b += part
-    return grad_k, grad_b
+    return grad_x, grad_k, grad_b
 
 
 # NumPy runs arithmetic on interleaved views (stride-2 pixels) one short channel run at a time,
@@ -185,6 +212,29 @@ def _bt(d: list[Array], out: list[Array]) -> None:
     np.add(d[1], d[2], out=out[1])
     np.subtract(d[2], d[1], out=out[2])
     np.subtract(d[1], d[3], out=out[3])
+
+
+def _bt_adjoint(dv: list[Array], even: Array, odd: Array, axis: int) -> None:
+    """Adjoint of _bt over stride-2 windows along ``axis``: window position q of tile i is
+    (even, odd)[q % 2] at index i + q // 2 (one longer than the tile count), and receives
+    sum_r B^T[r, q] dv[r]; B^T[:, 0] = (1, 0, 0, 0), B^T[:, 1] = (0, 1, -1, 1),
+    B^T[:, 2] = (-1, 1, 1, 0), B^T[:, 3] = (0, 0, 0, -1)."""
+    count = dv[0].shape[axis]
+
+    def at(a: Array, lo: int, hi: int) -> Array:
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(lo, hi)
+        return a[tuple(index)]
+    np.copyto(at(even, 0, count), dv[0])
+    at(even, count, count + 1).fill(0)
+    shifted = at(even, 1, count + 1)
+    shifted += dv[1]
+    shifted += dv[2]
+    shifted -= dv[0]
+    np.subtract(dv[1], dv[2], out=at(odd, 0, count))
+    at(odd, 0, count)[...] += dv[3]
+    at(odd, count, count + 1).fill(0)
+    at(odd, 1, count + 1)[...] -= dv[3]
 
 
 def _output_transform(m: Array, rows: Array, blocks: Array) -> None:
@@ -221,15 +271,3 @@ def _a(y0: Array, y1: Array, out: Array) -> None:
     np.add(y0, y1, out=out[1])
     np.subtract(y0, y1, out=out[2])
     np.negative(y1, out=out[3])
-
-
-def winograd_input_gradient(grad_z: Array, kernel: Array, pads: Pads) -> Array:
-    """Gradient w.r.t. the unpadded input x of z = winograd_conv3x3(x, kernel, pads=pads).
-
-    The adjoint of a valid 3x3 correlation is a "full" correlation of grad_z with the kernel
-    turned 180 degrees and in/out swapped: the same Winograd routine with pads 2 - p on each
-    side (the forward padding cancels out, which also crops the gradient to x's shape).
-    """
-    (pt, pb), (pl, pr) = pads
-    flipped = np.ascontiguousarray(kernel[::-1, ::-1].transpose(0, 1, 3, 2))
-    return winograd_conv3x3(grad_z, flipped, None, ((2 - pt, 2 - pb), (2 - pl, 2 - pr)))
