@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gzip
 import json
 import os
 import platform
@@ -32,8 +31,10 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import scratchnet as sn
-from scratchnet import layers, optimizers
+from scratchnet import optimizers, zoo
+from scratchnet.datasets import mnist
 from scratchnet.ops import parallel
+from scratchnet.utils import to_categorical
 
 TRAIN_FLOP, INFER_FLOP = 71.6e6, 24.0e6
 BATCH = 128
@@ -42,15 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def scratchnet_model(seed: int = 0) -> sn.Sequential:
     sn.set_random_seed(seed)
-    model = sn.Sequential()
-    model.add(layers.Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)))
-    model.add(layers.Conv2D(64, (3, 3), activation="relu"))
-    model.add(layers.MaxPooling2D(pool_size=(2, 2)))
-    model.add(layers.Dropout(0.25))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(128, activation="relu"))
-    model.add(layers.Dropout(0.5))
-    model.add(layers.Dense(10, activation="softmax"))
+    model = zoo.mnist_cnn()   # the Keras MNIST example's network
     model.compile(loss="categorical_crossentropy",
                   optimizer=optimizers.Adadelta(learning_rate=1.0), metrics=["accuracy"])
     return model
@@ -167,28 +160,12 @@ def memory_child(args) -> None:
     print(json.dumps({"rss_per_round": rss, "peak_rss": peak}))
 
 
-def load_mnist():
-    try:
-        from scratchnet.datasets import mnist
-        return mnist.load_data()
-    except ImportError:  # the loader may not be on this branch yet: read the bundled files
-        folder = ROOT / "src/scratchnet/datasets/data/mnist"
-
-        def idx(name, offset):
-            with gzip.open(folder / name) as f:
-                return np.frombuffer(f.read(), np.uint8, offset=offset)
-        return ((idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28),
-                 idx("train-labels-idx1-ubyte.gz", 8)),
-                (idx("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 28, 28),
-                 idx("t10k-labels-idx1-ubyte.gz", 8)))
-
-
 def mnist_epoch(args) -> dict:
     parallel.set_num_threads(args.threads)
-    (x_train, y_train), (x_test, y_test) = load_mnist()
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
     x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255
     x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
-    y_train, y_test = (np.eye(10, dtype=np.float32)[y] for y in (y_train, y_test))
+    y_train, y_test = to_categorical(y_train, 10), to_categorical(y_test, 10)
     model = scratchnet_model()
     with threadpool_limits(args.threads, user_api="blas"):
         start = time.perf_counter()

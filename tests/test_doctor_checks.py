@@ -2,6 +2,8 @@
 expectations."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -161,3 +163,16 @@ def test_doctor_callback_quiet_on_healthy_training():
     callback = Doctor(x, y, verbose=False)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[callback])
     assert callback.report.healthy, callback.report.to_text()
+
+
+def test_report_shows_its_measurements_even_when_clean():
+    from scratchnet.diagnostics.gallery import GALLERY, HEALTHY
+    dead = sn.doctor(*GALLERY["dead-relu"](), training_checks=False)
+    assert dead.vitals["never_firing_relu_share"]["hidden"] == 1.0   # biases of -5: none fire
+    assert dead.find("dead_relu", "hidden")
+    clean = sn.doctor(*HEALTHY["keras-mnist-cnn"](samples=32, small=True))
+    assert clean.healthy
+    assert set(clean.vitals) >= {"samples", "loss", "output_rms", "never_firing_relu_share",
+                                 "relative_gradient", "overfit_one_batch"}
+    assert "measured: overfit_one_batch" in clean.to_text()
+    assert json.loads(clean.to_json())["vitals"]["samples"] == 32

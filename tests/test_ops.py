@@ -204,3 +204,15 @@ def test_maxpool_layer_backward_after_inference_forward_finds_the_winners():
     trained = layer.forward(x, training=True)[1](g)
     np.testing.assert_array_equal(layer.forward(x, training=False)[1](g), trained)
     assert trained.sum() == g.sum() and (trained[:, :, 6, :] == 0).all()
+
+
+def test_worker_threads_follow_the_callers_errstate():
+    from scratchnet.ops import parallel
+
+    def overflow(a, b):
+        return np.float32(3e38) * np.float32(10)   # inf, with an overflow warning
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            parallel.run_chunks(overflow, 8)
+    with np.errstate(over="ignore"):
+        assert np.isinf(parallel.run_chunks(overflow, 8)).all()

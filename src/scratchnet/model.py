@@ -257,19 +257,8 @@ class Sequential:
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: int | str = "auto",
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``."""
-        x, y = self._check_data(x, y, "evaluate")
-        batch_size = validation.check_positive_int(batch_size or 32, "batch_size")
-        totals: dict[str, float] = {}
-        fused = self._fused_loss
-        for start in range(0, len(x), batch_size):
-            xb, yb = self._cast(x[start:start + batch_size]), y[start:start + batch_size]
-            out, _ = self.forward(xb, training=False, logits=fused is not None)
-            logs = {"loss": (fused or self.loss)(yb, out)}
-            y_pred = self._final_activation()[0](out) if fused is not None else out
-            logs.update(self._metric_values(yb, y_pred))
-            for key, value in logs.items():
-                totals[key] = totals.get(key, 0.0) + value * len(xb)
-        means = {key: value / len(x) for key, value in totals.items()}
+        from .training import evaluate_loop
+        means = evaluate_loop(self, x, y, batch_size)
         return means if return_dict else self._as_result(means)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> Array:

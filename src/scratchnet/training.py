@@ -85,3 +85,20 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
             break
     callback_list.on_train_end({})
     return history
+
+
+def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None) -> dict[str, float]:
+    """Loss and metrics of ``model`` over (x, y): sample-weighted means over the batches."""
+    x, y = model._check_data(x, y, "evaluate")
+    batch_size = validation.check_positive_int(batch_size or 32, "batch_size")
+    totals: dict[str, float] = {}
+    fused = model._fused_loss
+    for start in range(0, len(x), batch_size):
+        xb, yb = model._cast(x[start:start + batch_size]), y[start:start + batch_size]
+        out, _ = model.forward(xb, training=False, logits=fused is not None)
+        logs = {"loss": (fused or model.loss)(yb, out)}
+        y_pred = model._final_activation()[0](out) if fused is not None else out
+        logs.update(model._metric_values(yb, y_pred))
+        for key, value in logs.items():
+            totals[key] = totals.get(key, 0.0) + value * len(xb)
+    return {key: value / len(x) for key, value in totals.items()}

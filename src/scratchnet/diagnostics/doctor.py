@@ -69,6 +69,7 @@ def doctor(model: Any, x: Any, y: Any, *, max_samples: int = 256, gradient_check
 
     at_init = model.optimizer.iterations == 0
     tr = trace(model, x, y)
+    report.vitals.update(_vitals(tr, len(x)))
     nonfinite = check_nonfinite(model, tr)
     report.add(nonfinite)
     report.add(check_activation_scale(tr, at_init))
@@ -87,9 +88,29 @@ def doctor(model: Any, x: Any, y: Any, *, max_samples: int = 256, gradient_check
         run = train_copy(model, xs, ys, seed=seed)
         report.add([_secondary(f) if explained else f for f in check_learning_rate(model, run)])
         report.add(check_overfit(model, run, len(xs)))
+        steps = run.steps[-1] if run.steps else 0
+        report.vitals["overfit_one_batch"] = (
+            f"{len(xs)} samples, loss {run.losses[0]:.3g} -> {run.losses[-1]:.3g} in {steps} "
+            f"steps" + (" (memorised)" if run.memorised else ""))
     elif training_checks:
         report.notes.append("training checks skipped: the forward/backward pass is not finite")
     return _done(report, start)
+
+
+def _vitals(tr: Any, samples: int) -> dict[str, Any]:
+    """The numbers behind the verdict: the loss, and per layer the output RMS, the share of
+    ReLU units (Dense units, Conv2D channels) that never fire, and the relative gradient
+    |dW| / |W|."""
+    with np.errstate(all="ignore"):
+        rms = {rec.name: float(np.sqrt(np.mean(np.square(rec.y, dtype=np.float64))))
+               for rec in tr.layers if rec.layer.params or rec.activation}
+        dead = {rec.name: float(np.mean(~(rec.y > 0).reshape(-1, rec.y.shape[-1]).any(axis=0)))
+                for rec in tr.layers if rec.activation == "relu"}
+        relative = {rec.name: float(np.linalg.norm(rec.grads["kernel"])
+                                    / max(np.linalg.norm(rec.layer.params["kernel"]), 1e-30))
+                    for rec in tr.layers if "kernel" in rec.grads}
+    return {"samples": samples, "loss": tr.loss, "output_rms": rms,
+            "never_firing_relu_share": dead, "relative_gradient": relative}
 
 
 def _secondary(finding: Finding) -> Finding:

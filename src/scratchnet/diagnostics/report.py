@@ -73,6 +73,8 @@ class Report:
     model: str = "model"
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: What was measured, findings or not (so a clean report shows its evidence too).
+    vitals: dict[str, Any] = field(default_factory=dict)
 
     def add(self, findings: Finding | Iterable[Finding]) -> None:
         if isinstance(findings, Finding):
@@ -97,7 +99,8 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "healthy": self.healthy, "seconds": round(self.seconds, 3),
                 "counts": {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES},
-                "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes)}
+                "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes),
+                "vitals": _plain(self.vitals)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -111,6 +114,7 @@ class Report:
         ordered = sorted(self.findings, key=lambda f: -_RANK[f.severity])
         lines = [head] + [f.to_text() for f in ordered]
         lines += [f"note: {n}" for n in self.notes]
+        lines += [f"measured: {key}: {_fmt(_plain(value))}" for key, value in self.vitals.items()]
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 T = TypeVar("T")
@@ -68,6 +69,13 @@ def run_chunks(work: Callable[[int, int], T], n: int, min_chunk: int = 1) -> lis
         _pool = ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="scratchnet")
     if _controller is None:
         _controller = ThreadpoolController()
+    # NumPy's floating-point error settings are per thread: carry the caller's into the
+    # workers, so np.errstate(...) around a model call governs all of its chunks.
+    settings = np.geterr()
+
+    def in_callers_errstate(a: int, b: int) -> T:
+        with np.errstate(**settings):
+            return work(a, b)
     with _controller.limit(limits=1, user_api="blas"):
-        futures = [_pool.submit(work, a, b) for a, b in chunk_bounds(n, parts)]
+        futures = [_pool.submit(in_callers_errstate, a, b) for a, b in chunk_bounds(n, parts)]
         return [f.result() for f in futures]
