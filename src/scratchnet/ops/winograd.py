@@ -5,8 +5,8 @@ V = B^T d B (input tile), U = G g G^T (kernel) and M = sum_C V * U, the block is
 Summed over channels, the 16 element-wise products become 16 GEMMs (tiles, C) @ (C, F): 16
 multiplies per 2x2 block instead of 36, i.e. 2.25 times fewer FLOPs than im2col + GEMM, paid for
 by the transforms, which are done here as slice adds over whole blocks (no loop over tiles).
-The kernel gradient is the exact adjoint of the same algorithm (F(2x2, 3x3) run backwards), so
-it also needs 16 GEMMs instead of im2col's 9 larger ones.
+Both gradients come from the exact adjoint of the same algorithm (winograd_backward, one sweep
+over the batch), so they save the same share of multiplies.
 
 Channels-last; kernels in Keras layout (3, 3, C, F). Stateless; tested against naive loops.
 """
@@ -33,8 +33,8 @@ def transform_kernel(kernel: Array) -> Array:
 
 
 class _Tiling:
-    """How 2x2 output blocks (4x4 input tiles, stride 2) cover a padded input, and the reused
-    per-thread buffers for one sub-batch of ``nb`` samples."""
+    """How 2x2 output blocks (4x4 input tiles, stride 2) cover a padded input, and the scratch
+    buffers one thread reuses for its sub-batches of ``nb`` samples."""
 
     def __init__(self, x: Array, pads: Pads, f: int):
         n, self.h, self.w, self.c = x.shape
