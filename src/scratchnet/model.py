@@ -14,6 +14,7 @@ import numpy as np
 from . import activations, backend, losses, optimizers, validation
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
+from .fusion import relu_max_pool
 from .layers import ActivatedLayer, Dropout, Layer, get_class
 from .layers.activation import Activation as ActivationLayer
 from .layers.base import snake_case
@@ -142,18 +143,26 @@ class Sequential:
         With ``logits=True`` the last layer's activation is left out (the fused-loss path).
         With ``input_gradient=False`` the backward may return None instead of grad_x: a first
         layer that can skip its input gradient (``Layer.can_skip_input_gradient``) skips it.
+        A built-in ReLU layer followed by a non-overlapping MaxPooling2D runs as one fused step
+        (``fusion.relu_max_pool``: same outputs and gradients, less work).
         """
         keep_freed_memory()   # once per process: big arrays reused without page faults
         backwards = []
         h = x
         last = len(self.layers) - 1
-        for index, layer in enumerate(self.layers):
-            step = self._final_activation()[1] if logits and index == last else layer.forward
+        index = 0
+        while index <= last:
+            layer = self.layers[index]
+            fused = (relu_max_pool(layer, self.layers[index + 1])
+                     if index < last and not (logits and index + 1 == last) else None)
+            step = fused or (self._final_activation()[1] if logits and index == last
+                             else layer.forward)
             if index == 0 and not input_gradient and layer.can_skip_input_gradient:
                 h, back = step(h, training, input_gradient=False)
             else:
                 h, back = step(h, training)
             backwards.append(back)
+            index += 1 if fused is None else 2
 
         def backward(grad: Array) -> Array:
             for back in reversed(backwards):

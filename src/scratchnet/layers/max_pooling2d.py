@@ -21,7 +21,7 @@ class MaxPooling2D(Pooling2D):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         n, h, w, c = x.shape
         pad_h, pad_w = self._paddings(h, w)
-        if (sh, sw) == (ph, pw) and pad_h == pad_w == (0, 0):
+        if self.tiles_input(h, w):
             return self._forward_non_overlapping(x, training)
         xp = pad_spatial(x, pad_h, pad_w, value=-np.inf)
         windows = im2col(xp, ph, pw, sh, sw).reshape(-1, ph * pw, c)   # (N*OH*OW, ph*pw, C)
@@ -35,6 +35,10 @@ class MaxPooling2D(Pooling2D):
             grad_xp = col2im(routed.reshape(-1, ph * pw * c), xp.shape, ph, pw, sh, sw)
             return grad_xp[:, pad_h[0]:pad_h[0] + h, pad_w[0]:pad_w[0] + w, :]
         return y.reshape(n, oh, ow, c), backward
+
+    def tiles_input(self, h: int, w: int) -> bool:
+        """True when the windows over an (h, w) input do not overlap and need no padding."""
+        return self.strides == self.pool_size and self._paddings(h, w) == ((0, 0), (0, 0))
 
     def _forward_non_overlapping(self, x: Array, training: bool) -> tuple[Array, Backward]:
         """Windows tile the input: a reshape instead of im2col (see ops.pool), same routing.

@@ -6,6 +6,12 @@ of its window's *first* maximum in row-major order (ties are common after ReLU),
 integer (uint8 for windows up to 256 entries): a later position wins only if strictly greater.
 Backward then writes each position's gradient in one pass: grad_y where the winner is that
 position, 0 elsewhere. Batch split across threads. Tested against naive loops.
+
+``relu=True`` computes maxpool(relu(x)) as relu(maxpool(x)) (max and ReLU commute), so the ReLU
+touches 1/(ph*pw) of the data; a window whose maximum is <= 0 gets the winner no_winner(pool), which
+backward routes nothing to: exactly the gradient of ReLU then pooling with the first-max rule
+(a window with a positive maximum has the same first maximum before and after the ReLU; any
+other window's gradient is zero either way).
 """
 from __future__ import annotations
 
@@ -22,16 +28,22 @@ def _window_view(x: Array, ph: int, pw: int) -> Array:
     return x[:, :oh * ph, :ow * pw, :].reshape(n, oh, ph, ow, pw, c)
 
 
-def maxpool_forward(x: Array, pool: tuple[int, int],
-                    record_winner: bool = True) -> tuple[Array, Array | None]:
+def no_winner(pool: tuple[int, int]) -> int:
+    """The winner code of a window that passes no gradient (relu=True, maximum <= 0)."""
+    return pool[0] * pool[1]
+
+
+def maxpool_forward(x: Array, pool: tuple[int, int], record_winner: bool = True,
+                    relu: bool = False) -> tuple[Array, Array | None]:
     """(y, winner): y (N, H // ph, W // pw, C) is the maximum of each window (trailing rows and
     columns that fit no window are dropped, "valid" padding); winner (same shape, unsigned
-    ints) is the row-major position i * pw + j of its first maximum, or None when not asked."""
+    ints) is the row-major position i * pw + j of its first maximum, or None when not asked.
+    With ``relu``, y = max(y, 0) and winner = no_winner(pool) where the maximum is <= 0."""
     ph, pw = pool
     view = _window_view(x, ph, pw)
     n, oh, _, ow, _, c = view.shape
     y = np.empty((n, oh, ow, c), dtype=x.dtype)
-    index_type = np.uint8 if ph * pw <= 256 else np.uint16
+    index_type = np.uint8 if ph * pw < 256 else np.uint16   # room for no_winner
     winner = np.empty(y.shape, dtype=index_type) if record_winner else None
 
     def work(a: int, b: int) -> None:
@@ -50,13 +62,21 @@ def maxpool_forward(x: Array, pool: tuple[int, int],
                 np.multiply(better, index_type(k), out=stamp)
                 np.maximum(won, stamp, out=won)
             np.maximum(out, candidate, out=out)
+        if relu:   # while this chunk is in cache
+            if winner is not None:
+                # no_winner is above every position: the same maximum trick as above
+                np.less_equal(out, 0, out=better)
+                np.multiply(better, index_type(no_winner(pool)), out=stamp)
+                np.maximum(won, stamp, out=won)
+            np.maximum(out, 0, out=out)
     run_chunks(work, n)
     return y, winner
 
 
 def maxpool_backward(winner: Array, grad_y: Array, x_shape: tuple[int, ...],
                      pool: tuple[int, int]) -> Array:
-    """Gradient w.r.t. x (x_shape): grad_y goes to each window's winner, zeros elsewhere."""
+    """Gradient w.r.t. x (x_shape): grad_y goes to each window's winner, zeros elsewhere
+    (everywhere in a window whose winner is no_winner(pool))."""
     ph, pw = pool
     n, h, w, c = x_shape
     exact = h % ph == 0 and w % pw == 0

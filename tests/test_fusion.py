@@ -1,0 +1,117 @@
+"""ReLU + max-pool fusion: the fused kernel and the model-level fusion against the plain path."""
+import numpy as np
+import pytest
+
+import scratchnet as sn
+from scratchnet import fusion, layers
+from scratchnet.ops import parallel
+from scratchnet.ops.pool import maxpool_backward, maxpool_forward, no_winner
+
+
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def threads(request):
+    before = parallel.num_threads()
+    parallel.set_num_threads(request.param)
+    yield request.param
+    parallel.set_num_threads(before)
+
+
+def naive_relu_then_pool(z, ph, pw, g):
+    """ReLU, then max pooling routing to the first maximum (row-major): output and dL/dz."""
+    a = np.maximum(z, 0)
+    n, h, w, c = z.shape
+    y, grad_z = np.zeros((n, h // ph, w // pw, c)), np.zeros_like(z)
+    for s, i, j, ch in np.ndindex(*y.shape):
+        window = a[s, i * ph:(i + 1) * ph, j * pw:(j + 1) * pw, ch]
+        first = int(np.argmax(window))
+        y[s, i, j, ch] = window.ravel()[first]
+        zi, zj = i * ph + first // pw, j * pw + first % pw
+        grad_z[s, zi, zj, ch] = g[s, i, j, ch] * (z[s, zi, zj, ch] > 0)   # ReLU'(0) = 0
+    return y, grad_z
+
+
+def tie_heavy(rng, shape):
+    z = rng.integers(-2, 3, size=shape).astype(np.float32)    # ties, zeros, negatives
+    z[0] = -1.0                                                # all-negative windows
+    z[-1, ::2] = 0.0                                           # windows of exact zeros
+    return z
+
+
+@pytest.mark.parametrize("shape,pool", [((3, 6, 6, 3), (2, 2)), ((3, 7, 5, 2), (2, 2)),
+                                        ((2, 9, 8, 1), (3, 3)), ((4, 6, 7, 2), (2, 3))])
+def test_fused_relu_maxpool_kernel_matches_relu_then_pool(shape, pool, threads):
+    rng = np.random.default_rng(5)
+    z = tie_heavy(rng, shape)
+    y, winner = maxpool_forward(z, pool, relu=True)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    expected_y, expected_grad = naive_relu_then_pool(z.astype(np.float64), *pool, g)
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(maxpool_forward(z, pool, record_winner=False, relu=True)[0],
+                                  expected_y)
+    assert (winner[y == 0] == no_winner(pool)).all() and (winner[y > 0] < no_winner(pool)).all()
+    np.testing.assert_array_equal(maxpool_backward(winner, g, z.shape, pool), expected_grad)
+
+
+def plain_forward(model, x, training):
+    """The model's layers one after the other, never fused (as probes and the profiler run)."""
+    h, backs = x, []
+    for layer in model.layers:
+        h, back = layer.forward(h, training)
+        backs.append(back)
+
+    def backward(g):
+        for back in reversed(backs):
+            g = back(g)
+        return g
+    return h, backward
+
+
+def grads_of(model):
+    return {key: value.copy() for key, value in model.trainable_grads().items()}
+
+
+@pytest.mark.parametrize("first", ["conv_im2col", "conv_winograd", "dense"])
+@pytest.mark.parametrize("training", [True, False])
+def test_model_fusion_gives_identical_outputs_and_gradients(first, training, threads):
+    sn.set_random_seed(3)
+    channels = 32 if first == "conv_winograd" else 2
+    shape = (8, 8, channels)
+    linear = {"conv_im2col": layers.Conv2D(4, 3, activation="relu", input_shape=shape),
+              "conv_winograd": layers.Conv2D(4, 3, activation="relu", input_shape=shape),
+              "dense": layers.Dense(4, activation="relu", input_shape=shape)}[first]
+    with sn.backend.floatx_scope("float64"):
+        model = sn.Sequential([linear, layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)])
+    assert fusion.relu_max_pool(*model.layers[:2]) is not None
+    rng = np.random.default_rng(0)
+    # small integers: many exact ties and exact zeros in the pre-activations
+    for layer in model.layers:
+        for value in layer.params.values():
+            value[...] = rng.integers(-1, 2, size=value.shape)
+    x = rng.integers(-1, 2, size=(3, 8, 8, channels)).astype(np.float64)
+    y_fused, back_fused = model.forward(x, training=training)
+    g = rng.standard_normal(y_fused.shape)
+    gx_fused, grads_fused = back_fused(g), grads_of(model)
+    y_plain, back_plain = plain_forward(model, x, training)
+    gx_plain = back_plain(g)
+    np.testing.assert_array_equal(y_fused, y_plain)
+    np.testing.assert_array_equal(gx_fused, gx_plain)
+    for key, value in grads_of(model).items():
+        np.testing.assert_array_equal(grads_fused[key], value, err_msg=key)
+
+
+def test_fusion_only_for_builtin_relu_and_tiling_pools():
+    class MyConv(layers.Conv2D):
+        def forward(self, x, training=False, input_gradient=True):
+            return super().forward(x, training, input_gradient)
+
+    def pair(conv, pool):
+        sn.Sequential([layers.Input((8, 8, 1)), conv, pool])
+        return fusion.relu_max_pool(conv, pool)
+    assert pair(layers.Conv2D(2, 3, activation="relu"), layers.MaxPooling2D(2)) is not None
+    assert pair(layers.Conv2D(2, 3, activation="tanh"), layers.MaxPooling2D(2)) is None
+    assert pair(MyConv(2, 3, activation="relu"), layers.MaxPooling2D(2)) is None
+    assert pair(layers.Conv2D(2, 3, activation="relu"), layers.MaxPooling2D(2, 1)) is None
+    assert pair(layers.Conv2D(2, 3, activation="relu"),
+                layers.MaxPooling2D(4, padding="same")) is None      # 6x6 input: padded
+    assert fusion.relu_max_pool(layers.Dense(2, activation="relu"), layers.Flatten()) is None
+
