@@ -115,3 +115,28 @@ def test_fusion_only_for_builtin_relu_and_tiling_pools():
                 layers.MaxPooling2D(4, padding="same")) is None      # 6x6 input: padded
     assert fusion.relu_max_pool(layers.Dense(2, activation="relu"), layers.Flatten()) is None
 
+
+@pytest.mark.parametrize("channels,padding", [(2, "valid"), (3, "same"), (32, "valid"),
+                                              (32, "same")])
+@pytest.mark.parametrize("input_gradient", [True, False])
+def test_conv_fused_relu_matches_linear_then_relu(channels, padding, input_gradient, threads):
+    """Conv2D.forward applies its ReLU inside the kernels (im2col with few channels, Winograd
+    with 32); forward_linear + the activation (as probes run it) must give the same numbers."""
+    sn.set_random_seed(1)
+    with sn.backend.floatx_scope("float64"):
+        conv = layers.Conv2D(5, 3, padding=padding, activation="relu")
+        conv.build((7, 9, channels))
+    rng = np.random.default_rng(4)
+    conv.params["kernel"][...] = rng.integers(-1, 2, size=conv.params["kernel"].shape)
+    conv.params["bias"][...] = [-1, 0, 1, 0, -2]
+    x = rng.integers(-1, 2, size=(4, 7, 9, channels)).astype(np.float64)   # exact zeros in z
+    y, backward = conv.forward(x, training=True, input_gradient=input_gradient)
+    g = rng.standard_normal(y.shape)
+    gx, grads = backward(g), {key: value.copy() for key, value in conv.grads.items()}
+    z, backward_linear = conv.forward_linear(x, training=True)
+    assert (z == 0).any() and (z < 0).any()
+    np.testing.assert_array_equal(y, sn.activations.RELU(z))
+    gx_plain = backward_linear(sn.activations.RELU.backward(z, y, g))
+    assert gx is None if not input_gradient else np.array_equal(gx, gx_plain)
+    for key, value in conv.grads.items():
+        np.testing.assert_allclose(grads[key], value, rtol=1e-12, atol=1e-12, err_msg=key)

@@ -123,7 +123,8 @@ class ActivatedLayer(Layer):
     """A layer computing ``activation(linear(x))`` (Dense, Conv2D).
 
     Subclasses implement ``forward_linear(x, training) -> (z, backward_linear)``; those that set
-    ``can_skip_input_gradient`` also accept ``input_gradient=False`` there. Keeping the
+    ``can_skip_input_gradient`` also accept ``input_gradient=False`` there, and those that list
+    ``fused_activations`` also accept ``activation=`` one of them. Keeping the
     pre-activation step separate lets a model fuse a final softmax with cross-entropy *explicitly*
     (see ``losses.fused_loss``) instead of a softmax that silently assumes what follows it.
     """
@@ -144,11 +145,19 @@ class ActivatedLayer(Layer):
     # read: a ReLU may then overwrite it in place (one pass, no extra buffer).
     linear_output_is_scratch = False
 
+    # Built-in activations this layer's forward_linear can apply itself, while its output is
+    # still in cache: ``forward_linear(x, training, activation=a)`` then returns ``a(z)`` and a
+    # backward taking the gradient w.r.t. ``a(z)``. Only ``forward`` below passes it, and only
+    # for these; anything calling forward_linear alone (probes, fused losses) gets z as always.
+    fused_activations: tuple[activations.Activation, ...] = ()
+
     def forward(self, x: Array, training: bool = False,
                 input_gradient: bool = True) -> tuple[Array, Backward]:
-        z, backward_linear = (self.forward_linear(x, training) if input_gradient
-                              else self.forward_linear(x, training, input_gradient=False))
         activation = self.activation
+        options: dict[str, Any] = {} if input_gradient else {"input_gradient": False}
+        if any(activation is fused for fused in self.fused_activations):
+            return self.forward_linear(x, training, activation=activation, **options)
+        z, backward_linear = self.forward_linear(x, training, **options)
         if activation is activations.RELU and self.linear_output_is_scratch:
             y = relu_inplace(z)     # y > 0 exactly where z > 0, so the mask comes from y
 

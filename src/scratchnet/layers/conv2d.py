@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import activations
 from ..ops.conv import conv2d_backward, conv2d_forward
 from ..ops.im2col import output_size, pad_spatial, padding_amounts
 from ..ops.winograd import Pads, winograd_backward, winograd_conv3x3
@@ -30,6 +31,7 @@ class Conv2D(ActivatedLayer):
     """
     linear_output_is_scratch = True
     can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
+    fused_activations = (activations.RELU,)   # forward_linear(..., activation=RELU): base.py
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: str = "valid", activation: Any = None, use_bias: bool = True,
@@ -67,22 +69,23 @@ class Conv2D(ActivatedLayer):
         return (output_size(h, kh, sh, self.padding), output_size(w, kw, sw, self.padding),
                 self.filters)
 
-    def forward_linear(self, x: Array, training: bool = False,
-                       input_gradient: bool = True) -> tuple[Array, Backward]:
+    def forward_linear(self, x: Array, training: bool = False, input_gradient: bool = True,
+                       activation: Any = None) -> tuple[Array, Backward]:
         (kh, kw), strides = self.kernel_size, self.strides
         _, h, w, c = x.shape
         pads = (padding_amounts(h, kh, strides[0], self.padding),
                 padding_amounts(w, kw, strides[1], self.padding))
         kernel, bias = self.params["kernel"], self.params.get("bias")
         winograd = (kh, kw) == (3, 3) and strides == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
+        relu = activation is activations.RELU   # else None: see fused_activations
         if winograd:
-            return self._winograd_forward(x, kernel, bias, pads, input_gradient)
+            return self._winograd_forward(x, kernel, bias, pads, input_gradient, relu)
         xp = pad_spatial(x, *pads)
-        z = conv2d_forward(xp, kernel, bias, strides)
+        z = conv2d_forward(xp, kernel, bias, strides, relu)
 
         def backward(grad_z: Array) -> Array:
             grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias,
-                                                      input_gradient)
+                                                      input_gradient, z if relu else None)
             self._set_grads(grad_k, grad_b)
             if grad_xp is None:
                 return None
@@ -91,13 +94,13 @@ class Conv2D(ActivatedLayer):
         return z, backward
 
     def _winograd_forward(self, x: Array, kernel: Array, bias: Array | None, pads: Pads,
-                          input_gradient: bool) -> tuple[Array, Backward]:
+                          input_gradient: bool, relu: bool) -> tuple[Array, Backward]:
         """The 3x3 stride-1 path: padding is applied per sub-batch inside the kernels."""
-        z = winograd_conv3x3(x, kernel, bias, pads)
+        z = winograd_conv3x3(x, kernel, bias, pads, relu)
 
         def backward(grad_z: Array) -> Array:
             grad_x, grad_k, grad_b = winograd_backward(x, grad_z, kernel, pads, self.use_bias,
-                                                       input_gradient)
+                                                       input_gradient, z if relu else None)
             self._set_grads(grad_k, grad_b)
             return grad_x
         return z, backward

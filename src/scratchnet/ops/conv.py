@@ -22,8 +22,9 @@ def _sub_batches(start: int, stop: int, row_bytes: int):
 
 
 def conv2d_forward(xp: Array, kernel: Array, bias: Array | None,
-                   strides: tuple[int, int]) -> Array:
-    """z = conv(xp, kernel) + bias, shape (N, OH, OW, F).
+                   strides: tuple[int, int], relu: bool = False) -> Array:
+    """z = conv(xp, kernel) + bias, shape (N, OH, OW, F); max(z, 0) with ``relu`` (applied to
+    each sub-batch while it is in cache).
 
     Each sub-batch's patches are copied into one reused buffer and multiplied at once, while the
     buffer is still in cache; the patch matrix is never kept (backward rebuilds it the same way).
@@ -44,6 +45,8 @@ def conv2d_forward(xp: Array, kernel: Array, bias: Array | None,
             np.matmul(buffer[:(b - a) * rows], kernel2d, out=out)
             if bias is not None:
                 out += bias
+            if relu:
+                np.maximum(out, 0, out=out)
     run_chunks(work, n)
     return z
 
@@ -60,10 +63,12 @@ def _patch_rows(xp: Array, a: int, b: int, kh: int, kw: int, sh: int, sw: int,
 
 
 def conv2d_backward(grad_z: Array, xp: Array, kernel: Array, strides: tuple[int, int],
-                    use_bias: bool = True, input_gradient: bool = True
+                    use_bias: bool = True, input_gradient: bool = True,
+                    relu_output: Array | None = None
                     ) -> tuple[Array | None, Array, Array | None]:
     """Gradients (grad_xp, grad_kernel, grad_bias) from grad_z (N, OH, OW, F); grad_xp is None
-    when ``input_gradient`` is False (not computed).
+    when ``input_gradient`` is False (not computed). With ``relu_output`` (y = max(z, 0) of
+    the forward), grad_z is the gradient w.r.t. y and is masked by y > 0 per sub-batch.
 
     Per sub-batch: the kernel gradient is patches^T @ grad_z (patches rebuilt in a reused
     buffer); the input gradient is the adjoint of im2col applied to grad_z @ kernel^T, computed
@@ -76,15 +81,20 @@ def conv2d_backward(grad_z: Array, xp: Array, kernel: Array, strides: tuple[int,
     oh, ow = grad_z.shape[1:3]
     rows, width = oh * ow, kh * kw * c
     g2 = grad_z.reshape(n * rows, f)
+    y2 = None if relu_output is None else relu_output.reshape(n * rows, f)
     kernel_t = np.ascontiguousarray(kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
     grad_xp = np.empty(xp.shape, dtype=grad_z.dtype) if input_gradient else None
 
     def work(start: int, stop: int) -> tuple[Array, Array | None]:
         grad_k = np.zeros((width, f), dtype=grad_z.dtype)
         grad_b = np.zeros(f, dtype=grad_z.dtype) if use_bias else None
-        buffer = blocks = None
+        buffer = blocks = masked = None
         for a, b in _sub_batches(start, stop, rows * width * xp.itemsize):
             g_part = g2[a * rows:b * rows]
+            if y2 is not None:
+                if masked is None or masked.shape[0] < len(g_part):
+                    masked = np.empty(g_part.shape, dtype=g_part.dtype)
+                g_part = np.multiply(g_part, y2[a * rows:b * rows] > 0, out=masked[:len(g_part)])
             buffer = _patch_rows(xp, a, b, kh, kw, sh, sw, buffer)
             grad_k += buffer[:(b - a) * rows].T @ g_part
             if use_bias:

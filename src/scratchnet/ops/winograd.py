@@ -96,9 +96,10 @@ class _Tiling:
 
 
 def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
-                     pads: Pads = ((0, 0), (0, 0))) -> Array:
+                     pads: Pads = ((0, 0), (0, 0)), relu: bool = False) -> Array:
     """Valid cross-correlation of zero-padded ``x`` (N, H, W, C) with ``kernel`` (3, 3, C, F),
-    plus ``bias``; returns (N, H + pt + pb - 2, W + pl + pr - 2, F).
+    plus ``bias``; returns (N, H + pt + pb - 2, W + pl + pr - 2, F), max(.., 0) with ``relu``
+    (applied per sub-batch while it is in cache).
 
     ``pads`` ((top, bottom), (left, right)) is applied per sub-batch into a reused buffer, so the
     padded image is never materialised whole. Odd output sizes get one extra zero row/column of
@@ -121,6 +122,8 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
                 m[5] += bias           # every output of a tile has m[1, 1] with weight +1
             blocks = buf["blocks"][:, :, :k]
             _output_transform(m, buf["rows"][:2, :, :k * t.tiles], blocks)
+            if relu:
+                np.maximum(blocks, 0, out=blocks)
             # blocks[q, p] holds output pixel (2i + p, 2j + q) of every tile (i, j)
             np.copyto(z[a:b].reshape(k, t.th, 2, t.tw, 2, f), blocks.transpose(2, 3, 1, 4, 0, 5))
     run_chunks(work, x.shape[0])
@@ -128,10 +131,13 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
 
 
 def winograd_backward(x: Array, grad_z: Array, kernel: Array, pads: Pads,
-                      use_bias: bool = True, input_gradient: bool = True
+                      use_bias: bool = True, input_gradient: bool = True,
+                      relu_output: Array | None = None
                       ) -> tuple[Array | None, Array, Array | None]:
     """Gradients (grad_x or None, grad_kernel, grad_bias or None) of z = winograd_conv3x3(x,
-    kernel, bias, pads) given grad_z (N, OH, OW, F); grad_x has x's shape (N, H, W, C).
+    kernel, bias, pads) given grad_z (N, OH, OW, F); grad_x has x's shape (N, H, W, C). With
+    ``relu_output`` (y = max(z, 0) of the forward), grad_z is the gradient w.r.t. y and is
+    masked by y > 0 per sub-batch.
 
     The exact adjoint of the forward algorithm, one sub-batch at a time: E = A grad_y A^T per
     tile (shared by both gradients); the kernel gradient is G^T (sum over tiles of V^T E) G, 16
@@ -150,6 +156,8 @@ def winograd_backward(x: Array, grad_z: Array, kernel: Array, pads: Pads,
         for a, b in t.sub_batches(start, stop):
             k = b - a
             g = grad_z[a:b]
+            if relu_output is not None:
+                g = g * (relu_output[a:b] > 0)
             if not t.exact:        # the outputs cropped away have zero gradient
                 padded_g = np.zeros((k, 2 * t.th, 2 * t.tw, f), dtype=g.dtype)
                 padded_g[:, :t.oh, :t.ow] = g
