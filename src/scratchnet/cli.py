@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -322,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (CommandError, ValueError, FileNotFoundError, KeyError) as err:
+        if os.environ.get("SCRATCHNET_DEBUG"):  # the full traceback, for bug reports
+            raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"scratchnet {args.command}: error: {message}", file=sys.stderr)
         return 2
