@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -256,6 +257,40 @@ def add_doctor(sub: Any) -> None:
     p.set_defaults(run=run_doctor)
 
 
+# --- profile ---------------------------------------------------------------------------------
+def run_profile(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from . import runs, zoo
+    from .profiling import profile
+    model = zoo.get(args.model) if args.model in zoo.MODELS else _load(args.model)
+    if model.loss is None:
+        model.compile(optimizer=_recipe_optimizer(), loss="categorical_crossentropy",
+                      metrics=["accuracy"])
+    data = runs.mnist_arrays(model.input_shape, args.batch_size, split="train")
+    x, y = data["x_train"], runs.encode_labels(data["y_train"], model.loss.name)
+    report = profile(model, x, None if args.inference else y, repeat=args.repeat)
+    _emit(args, report.table(), {"batch_size": report.batch_size, "training": report.training,
+                                 "total_ms": report.total_ms, "loss_ms": report.loss_ms,
+                                 "optimizer_ms": report.optimizer_ms,
+                                 "samples_per_second": report.samples_per_second,
+                                 "layers": [asdict(row) for row in report.rows]})
+    return 0
+
+
+def add_profile(sub: Any) -> None:
+    p = _parser(sub, "profile", "Time each layer's forward and backward pass on one batch of "
+                "MNIST: where does a training step spend its time?",
+                "scratchnet profile mnist-cnn --batch-size 128\n  scratchnet profile "
+                "runs/quick/model.snet --inference --json")
+    p.add_argument("model", nargs="?", default="mnist-cnn",
+                   help="model file (.snet) or built-in model name (default mnist-cnn)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--repeat", type=int, default=5, help="timed runs; medians are reported")
+    p.add_argument("--inference", action="store_true", help="time predict-mode forward only")
+    p.set_defaults(run=run_profile)
+
+
 # --- plumbing --------------------------------------------------------------------------------
 def _parser(sub: Any, name: str, description: str, example: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=description.split(":")[0].split(" (")[0],
@@ -268,7 +303,7 @@ def _parser(sub: Any, name: str, description: str, example: str) -> argparse.Arg
 
 # Each entry adds one subcommand. doctor/profile: append add_doctor / add_profile here.
 COMMANDS: list[Callable[[Any], None]] = [add_train, add_evaluate, add_predict, add_summary,
-                                         add_doctor]
+                                         add_doctor, add_profile]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (CommandError, ValueError, FileNotFoundError, KeyError) as err:
+        if os.environ.get("SCRATCHNET_DEBUG"):  # the full traceback, for bug reports
+            raise
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"scratchnet {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -88,12 +88,12 @@ def profile(model: Any, x: Any, y: Any = None, *, repeat: int = 5, warmup: int =
     model: a built or buildable ``Sequential``. x: one batch (N, *input_shape). y: targets for the
     compiled loss, or None to time inference only. Returns a :class:`Profile`.
     """
-    from .validation import as_numeric_array, check_positive_int
+    from .validation import as_numeric_array, check_features, check_positive_int
     repeat = check_positive_int(repeat, "repeat")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
+    warmup = check_positive_int(warmup, "warmup", minimum=0)
     x = as_numeric_array(x, "profile: x")
     model._ensure_built(x)
+    check_features(x, model.input_shape, "profile: x")
     x = model._cast(x)
     training = y is not None
     if training:

@@ -1,4 +1,5 @@
-"""`scratchnet doctor` end to end: the user's story in one report, healthy models clean."""
+"""`scratchnet doctor` and `scratchnet profile` end to end: the user's story in one report,
+healthy models clean, a profile row per layer."""
 from __future__ import annotations
 
 import json
@@ -35,3 +36,13 @@ def test_doctor_needs_a_model_or_an_example():
     assert result.returncode == 2 and "--example" in result.stderr
     listing = cli("doctor", "--list")
     assert "user-story" in listing.stdout and "keras-mnist-cnn" in listing.stdout
+
+
+def test_profile_command_lists_every_layer():
+    result = cli("profile", "mnist-mlp", "--batch-size", "16", "--repeat", "1", "--json")
+    report = json.loads(result.stdout)
+    assert report["training"] and report["batch_size"] == 16
+    assert [row["name"] for row in report["layers"]][:2] == ["flatten", "dense"]
+    assert all(row["forward_ms"] >= 0 and row["backward_ms"] >= 0 for row in report["layers"])
+    bad = cli("profile", "--batch-size", "0", check=False)
+    assert bad.returncode == 2 and "empty" in bad.stderr
