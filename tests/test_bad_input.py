@@ -108,7 +108,7 @@ def test_mismatched_lengths(model, data):
     (lambda: layers.Conv2D(0, 3), "filters must be a positive integer, got 0"),
     (lambda: layers.Conv2D(8, 3, strides=0), "strides"),
     (lambda: layers.Conv2D(8, (3, -1)), "kernel_size"),
-    (lambda: layers.Dropout(1.0), r"rate must be a number in \[0, 1\), got 1.0"),
+    (lambda: layers.Dropout(1.0), r"Dropout rate must be in \[0, 1\), got 1.0"),
     (lambda: layers.Dropout(-0.5), "rate"),
     (lambda: layers.Dense(0), "units"),
     (lambda: layers.LeakyReLU(-1), "negative_slope"),
@@ -130,3 +130,76 @@ def test_unknown_names(model):
         layers.Dense(3, activation="rellu")
     with pytest.raises(ValueError, match="Unknown layer type 'Conv3D'"):
         layers.get_class("Conv3D")
+
+
+def test_a_layer_that_does_not_fit_leaves_the_model_as_it_was(rng):
+    model = sn.Sequential([layers.Dense(3, input_shape=(4,))])
+    with pytest.raises(ValueError, match=r"Conv2D expects inputs of shape \(N, H, W, C\)"):
+        model.add(layers.Conv2D(2, 3))
+    assert [layer.name for layer in model.layers] == ["dense"]
+    model.add(layers.Dense(2))
+    assert model.predict(rng.random((2, 4))).shape == (2, 2)
+
+
+def test_shapes_given_as_plain_ints_like_keras():
+    assert layers.Input(shape=784).input_shape_arg == (784,)
+    assert layers.Dense(3, input_shape=784).input_shape_arg == (784,)
+    with pytest.raises(ValueError, match="input_shape must be a positive int"):
+        layers.Dense(3, input_shape=(28, -1))
+
+
+def test_calling_the_model_checks_the_shape(model, rng):
+    with pytest.raises(ValueError, match=r"expects \(N, 28, 28, 1\)"):
+        model(rng.random((2, 30, 30, 1)))
+
+
+def test_single_output_unit_takes_labels_of_shape_n(rng):
+    model = sn.Sequential([layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    x, labels = rng.random((8, 3)), rng.integers(0, 2, 8)
+    as_column = model.evaluate(x, labels[:, None], verbose=0)
+    assert model.evaluate(x, labels, verbose=0) == as_column
+    model.fit(x, labels, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda m, x, y: m.evaluate(x, y, batch_size=0), "batch_size must be an integer >= 1"),
+    (lambda m, x, y: m.predict(x, batch_size=-1), "batch_size must be an integer >= 1"),
+    (lambda m, x, y: m.fit(x, y, callbacks=sn.History()), "callbacks must be a list"),
+    (lambda m, x, y: m.fit(x, y, verbose="loud"), "verbose must be"),
+    (lambda m, x, y: m.fit(x, y, validation_split="0.1"), "validation_split must be a finite"),
+    (lambda m, x, y: m.fit([[1, 2], [3]], y), "rectangular array"),
+])
+def test_more_bad_arguments(model, data, call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(model, *data)
+
+
+def test_metrics_may_be_one_name(data):
+    model = keras_mnist_cnn()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics="accuracy")
+    assert len(model.evaluate(*data, verbose=0)) == 2
+
+
+@pytest.mark.parametrize("factory,message", [
+    (lambda: sn.optimizers.SGD(momentum="x"), "SGD momentum must be a finite number"),
+    (lambda: sn.optimizers.Adam(beta_1=1.0), r"beta_1 must be in \[0, 1\)"),
+    (lambda: sn.optimizers.RMSprop(rho=1.5), "rho"),
+    (lambda: sn.optimizers.Adadelta(epsilon=-1), "epsilon"),
+    (lambda: layers.LeakyReLU("a"), "negative_slope must be a finite number"),
+    (lambda: layers.ReLU(max_value="x"), "max_value"),
+])
+def test_invalid_numeric_arguments(factory, message):
+    with pytest.raises(ValueError, match=message):
+        factory()
+
+
+def test_numpy_scalars_are_numbers():
+    assert layers.Dropout(np.float32(0.5)).rate == 0.5
+
+
+def test_sparse_loss_rejects_negative_labels_when_called_directly():
+    p = np.full((2, 3), 1 / 3)
+    with pytest.raises(ValueError, match=r"labels in \[0, 2\], got values in \[-1, 1\]"):
+        sn.losses.SparseCategoricalCrossentropy()(np.array([-1, 1]), p)
+    assert sn.losses.get("MSE").name == "mean_squared_error"

@@ -140,3 +140,26 @@ def test_conv_fused_relu_matches_linear_then_relu(channels, padding, input_gradi
     assert gx is None if not input_gradient else np.array_equal(gx, gx_plain)
     for key, value in conv.grads.items():
         np.testing.assert_allclose(grads[key], value, rtol=1e-12, atol=1e-12, err_msg=key)
+
+
+def test_training_step_with_layers_in_front_gives_the_unfused_gradients(monkeypatch):
+    """Input in front and the first layer's input gradient skipped: the fused train step fills
+    the same gradients as the model run without fusion."""
+    from scratchnet import model as model_module
+
+    def grads_after_step(fuse):
+        monkeypatch.setattr(model_module, "relu_max_pool",
+                            fusion.relu_max_pool if fuse else (lambda first, second: None))
+        sn.set_random_seed(7)
+        with sn.backend.floatx_scope("float64"):
+            model = sn.Sequential([layers.Input((8, 8, 2)), layers.Conv2D(3, 3, activation="relu"),
+                                   layers.MaxPooling2D(2), layers.Flatten(),
+                                   layers.Dense(4, activation="softmax")])
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+        x = np.random.default_rng(1).standard_normal((5, 8, 8, 2))
+        value, _ = model.compute_loss_and_gradients(x, np.eye(4)[[0, 1, 2, 3, 0]])
+        return value, grads_of(model)
+    (fused_value, fused), (plain_value, plain) = grads_after_step(True), grads_after_step(False)
+    assert fused_value == plain_value
+    for key, value in plain.items():
+        np.testing.assert_array_equal(fused[key], value, err_msg=key)

@@ -52,15 +52,17 @@ def test_skipping_changes_no_parameter_gradient(make, shape, rng, float64):
     assert backward(loss_backward()) is None          # first layer skipped grad_x
 
 
-def test_custom_first_layer_still_returns_grad_x(rng):
+def test_custom_first_layer_gets_grad_x_when_asked(rng):
     first = Doubler(input_shape=(7, 7, 2))
     model = small_cnn(first)
     x = rng.standard_normal((3, 7, 7, 2)).astype("float32")
-    out, backward = model.forward(x, training=True, input_gradient=False)
+    out, backward = model.forward(x, training=True)
     grad_x = backward(np.ones_like(out))
     assert grad_x.shape == x.shape                    # computed by conv2d, doubled by Doubler
+    out, backward = model.forward(x, training=True, input_gradient=False)
+    assert backward(np.ones_like(out)) is None        # nobody asked: nothing computed
     model.train_on_batch(x, np.eye(4)[[0, 1, 2]])
-    assert first.calls == 2
+    assert first.calls == 3                           # its forward always runs
 
 
 def test_model_gradcheck_still_checks_the_input_gradient(rng, float64):
@@ -70,3 +72,24 @@ def test_model_gradcheck_still_checks_the_input_gradient(rng, float64):
     assert "input" in {check.name for check in result.checks}
     assert result["input"].checked > 0
     assert result.passed(1e-7), result
+
+
+@pytest.mark.parametrize("front", [lambda: [layers.Input(shape=(7, 7, 2))],
+                                   lambda: [layers.Input(shape=(7, 7, 2)), layers.Dropout(0.2)]])
+def test_parameter_free_layers_in_front_keep_the_skip(front, rng, monkeypatch):
+    """Keras 3 models start with Input: the first conv still skips its input gradient, and the
+    layers in front of it are not back-propagated (they feed no parameter)."""
+    from scratchnet.layers import conv2d as conv_module
+    asked = []
+    real = conv_module.Conv2D.forward_linear
+
+    def spy(self, x, training=False, input_gradient=True, **options):   # options: activation
+        asked.append(input_gradient)
+        return real(self, x, training, input_gradient=input_gradient, **options)
+    monkeypatch.setattr(conv_module.Conv2D, "forward_linear", spy)
+    model = sn.Sequential([*front(), layers.Conv2D(3, 3, activation="relu"), layers.Flatten(),
+                           layers.Dense(4, activation="softmax")])
+    model.compile(optimizer=optimizers.SGD(0.1), loss="categorical_crossentropy")
+    x = rng.random((5, 7, 7, 2)).astype(np.float32)
+    model.train_on_batch(x, np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0]])
+    assert asked == [False]

@@ -271,3 +271,20 @@ def test_saved_file_is_plain_safetensors(tmp_path):
     model.save(tmp_path / "m.snet")
     tensors = load_file(tmp_path / "m.snet")
     np.testing.assert_array_equal(tensors["weights/conv2d/kernel"], model.get_weights()[0])
+
+
+def test_models_that_could_not_be_loaded_back_are_not_saved(tmp_path, rng):
+    from scratchnet import activations, layers
+    swish = activations.elementwise("swish_unregistered", lambda x: x, lambda x: np.ones_like(x))
+    model = sn.Sequential([layers.Dense(3, activation=swish, input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="not registered"):
+        model.save(tmp_path / "m.snet")
+    assert not (tmp_path / "m.snet").exists()
+    leaky = sn.Sequential([layers.Dense(3, activation=activations.make_leaky_relu(0.1),
+                                        input_shape=(4,))])
+    leaky.compile(optimizer="sgd", loss="mse")
+    leaky.save(tmp_path / "leaky.snet")
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(sn.load_model(tmp_path / "leaky.snet").predict(x),
+                                  leaky.predict(x))

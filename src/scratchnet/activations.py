@@ -83,6 +83,18 @@ def make_leaky_relu(negative_slope: float) -> Activation:
     return Activation(name, forward, backward)
 
 
+def _leaky_relu_by_name(name: str) -> Activation | None:
+    """"leaky_relu_0.1" (what a saved config holds for slope 0.1) -> that activation."""
+    prefix = "leaky_relu_"
+    if not name.startswith(prefix):
+        return None
+    try:
+        slope = float(name[len(prefix):])
+    except ValueError:
+        return None
+    return register(make_leaky_relu(slope)) if slope >= 0 else None
+
+
 # --- sigmoid: computed without overflow for large |x| ----------------------------------------
 def sigmoid(x: Array) -> Array:
     e = np.exp(-np.abs(x))
@@ -142,7 +154,7 @@ def get(identifier: str | Activation | None) -> Activation:
     if isinstance(identifier, Activation):
         return identifier
     if isinstance(identifier, str):
-        if identifier not in _REGISTRY:
+        if identifier not in _REGISTRY and _leaky_relu_by_name(identifier) is None:
             raise ValueError(f"Unknown activation {identifier!r}; expected one of "
                              f"{sorted(_REGISTRY)} or an Activation object.")
         return _REGISTRY[identifier]

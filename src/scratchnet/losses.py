@@ -7,8 +7,9 @@ and ``batch_size=1`` is plain SGD.
 
 Final activation and loss are independent: softmax followed by MSE back-propagates through the
 softmax Jacobian. The fused softmax + cross-entropy (and sigmoid + binary cross-entropy) path is an
-explicit optimisation chosen by :func:`fused_loss`; it gives the same numbers, computed from the
-logits so that no log(0) can occur.
+explicit optimisation chosen by :func:`fused_loss`, computed from the logits so that no log(0)
+can occur: it gives the same numbers wherever the probabilities are above the 1e-7 clip, and the
+exact (unclipped) loss beyond it, as Keras on TensorFlow does.
 """
 from __future__ import annotations
 
@@ -110,6 +111,10 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     def forward(self, y_true, y_pred):
         labels = np.asarray(y_true).reshape(-1).astype(np.intp)
+        if labels.size and (labels.min() < 0 or labels.max() >= y_pred.shape[-1]):
+            # A negative label would silently index from the end.
+            raise ValueError(f"{self.name} expects integer labels in [0, {y_pred.shape[-1] - 1}],"
+                             f" got values in [{labels.min()}, {labels.max()}].")
         one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
         one_hot[np.arange(labels.size), labels] = 1
         return super().forward(one_hot, y_pred)
@@ -179,8 +184,8 @@ _ALIASES: dict[str, Callable[[], Loss]] = {
 def get(identifier: str | Loss) -> Loss:
     if isinstance(identifier, Loss):
         return identifier
-    if isinstance(identifier, str) and identifier in _ALIASES:
-        return _ALIASES[identifier]()
+    if isinstance(identifier, str) and identifier.lower() in _ALIASES:
+        return _ALIASES[identifier.lower()]()
     raise ValueError(f"Unknown loss {identifier!r}; expected one of {sorted(_ALIASES)} or a "
                      f"scratchnet.losses.Loss instance.")
 

@@ -38,6 +38,7 @@ class Sequential:
         self.metric_names: list[str] = []
         self.stop_training = False
         self.nonfinite_batch: Array | None = None
+        self.initial_epoch = 0   # epochs already trained (set by load_model)
         self.history: callbacks_module.History | None = None
         self._fused_loss: losses.Loss | None = None
         for layer in layers or ():
@@ -58,13 +59,17 @@ class Sequential:
         elif layer.name in names:
             raise ValueError(f"Layer name {layer.name!r} is already used in this model.")
         self.layers.append(layer)
-        if not self.built and len(self.layers) == 1 and layer.input_shape_arg is not None:
-            self.build(layer.input_shape_arg)
-        elif self.built:
-            if not layer.built:
-                layer.build(self.layers[-2].output_shape if len(self.layers) > 1
-                            else self.input_shape)
-            self._check_chain()
+        try:
+            if not self.built and len(self.layers) == 1 and layer.input_shape_arg is not None:
+                self.build(layer.input_shape_arg)
+            elif self.built:
+                if not layer.built:
+                    layer.build(self.layers[-2].output_shape if len(self.layers) > 1
+                                else self.input_shape)
+                self._check_chain()
+        except Exception:
+            self.layers.pop()   # a layer that does not fit leaves the model as it was
+            raise
         self._update_fusion()
 
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -107,7 +112,7 @@ class Sequential:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
-        metrics = list(metrics or [])
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
         for name in metrics:
             if name not in metrics_module.KNOWN:
                 raise ValueError(f"Unknown metric {name!r}; expected one of {metrics_module.KNOWN}")
@@ -141,8 +146,10 @@ class Sequential:
         """Run every layer; returns the output and a backward closure (grad_out -> grad_x).
 
         With ``logits=True`` the last layer's activation is left out (the fused-loss path).
-        With ``input_gradient=False`` the backward may return None instead of grad_x: a first
-        layer that can skip its input gradient (``Layer.can_skip_input_gradient``) skips it.
+        With ``input_gradient=False`` the backward returns None instead of grad_x: it stops at
+        the first layer with weights, which skips its own input gradient when it can
+        (``Layer.can_skip_input_gradient``); the parameter-free layers before it (an Input, a
+        Dropout) are not back-propagated at all.
         A built-in ReLU layer followed by a non-overlapping MaxPooling2D runs as one fused step
         (``fusion.relu_max_pool``: same outputs and gradients, less work).
         """
@@ -150,6 +157,10 @@ class Sequential:
         backwards = []
         h = x
         last = len(self.layers) - 1
+        # Layers before the first one with weights (an Input, say) pass gradients nowhere: the
+        # first weighted layer may skip its input gradient when the caller does not need it.
+        first_weighted = next((i for i, layer in enumerate(self.layers) if layer.params), 0)
+        needed_from = 0     # position in backwards of the first weighted layer's step
         index = 0
         while index <= last:
             layer = self.layers[index]
@@ -157,17 +168,22 @@ class Sequential:
                      if index < last and not (logits and index + 1 == last) else None)
             step = fused or (self._final_activation()[1] if logits and index == last
                              else layer.forward)
-            if index == 0 and not input_gradient and layer.can_skip_input_gradient:
+            if index == first_weighted:
+                needed_from = len(backwards)
+            if index == first_weighted and not input_gradient \
+                    and layer.can_skip_input_gradient:
                 h, back = step(h, training, input_gradient=False)
             else:
                 h, back = step(h, training)
             backwards.append(back)
             index += 1 if fused is None else 2
 
-        def backward(grad: Array) -> Array:
-            for back in reversed(backwards):
+        needed = backwards if input_gradient else backwards[needed_from:]
+
+        def backward(grad: Array) -> Array | None:
+            for back in reversed(needed):
                 grad = back(grad)
-            return grad
+            return grad if input_gradient else None
         return h, backward
 
     def trainable_params(self) -> dict[str, Array]:
@@ -240,6 +256,9 @@ class Sequential:
         validation.check_features(x, self.input_shape, f"{what}: x")
         validation.check_finite(x, f"{what}: x")
         y = validation.as_numeric_array(y, f"{what}: y")
+        if y.ndim == 1 and self.output_shape == (1,) and \
+                self.loss.name != "sparse_categorical_crossentropy":
+            y = y.reshape(-1, 1)   # labels (N,) for a single output unit, as Keras accepts
         validation.check_same_length(x, y)
         validation.check_finite(y, f"{what}: y")
         self.loss.check_targets(y, self.output_shape)
@@ -275,7 +294,8 @@ class Sequential:
         x = validation.as_numeric_array(x, "predict: x")
         self._ensure_built(x)
         validation.check_features(x, self.input_shape, "predict: x")
-        batch_size = validation.check_positive_int(batch_size or 32, "batch_size")
+        batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
+                                                   "batch_size")
         outputs = [self.forward(self._cast(x[start:start + batch_size]), training=False)[0]
                    for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs, axis=0)
@@ -283,6 +303,7 @@ class Sequential:
     def __call__(self, x: Array, training: bool = False) -> Array:
         x = validation.as_numeric_array(x, "x")
         self._ensure_built(x)
+        validation.check_features(x, self.input_shape, "x")
         return self.forward(self._cast(x), training=training)[0]
 
     # --- weights and config ------------------------------------------------------------------

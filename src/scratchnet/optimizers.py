@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .ops.parallel import run_chunks
+from .validation import check_number
 
 Array = np.ndarray
 # Elements per update() call on large parameters (measured: smaller blocks pay more in Python
@@ -81,9 +82,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
         super().__init__(learning_rate)
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"SGD momentum must be in [0, 1], got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = check_number(momentum, "SGD momentum", 0, 1)
         self.nesterov = bool(nesterov)
         self.slot_names = ("momentum",) if self.momentum else ()
 
@@ -114,7 +113,10 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7):
         super().__init__(learning_rate)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        # beta = 1 would divide by 1 - beta^t = 0 on the first step.
+        self.beta_1 = check_number(beta_1, "Adam beta_1", 0, 1, high_inclusive=False)
+        self.beta_2 = check_number(beta_2, "Adam beta_2", 0, 1, high_inclusive=False)
+        self.epsilon = check_number(epsilon, "Adam epsilon", 0)
 
     def update(self, param, grad, slots):
         t = self.iterations + 1
@@ -138,7 +140,9 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7):
         super().__init__(learning_rate)
-        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.rho = check_number(rho, "RMSprop rho", 0, 1)
+        self.momentum = check_number(momentum, "RMSprop momentum", 0, 1)
+        self.epsilon = check_number(epsilon, "RMSprop epsilon", 0)
         self.slot_names = ("velocity", "momentum") if self.momentum else ("velocity",)
 
     def update(self, param, grad, slots):
@@ -168,7 +172,8 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7):
         super().__init__(learning_rate)
-        self.rho, self.epsilon = float(rho), float(epsilon)
+        self.rho = check_number(rho, "Adadelta rho", 0, 1)
+        self.epsilon = check_number(epsilon, "Adadelta epsilon", 0)
 
     def update(self, param, grad, slots):
         rho, eps = self.rho, self.epsilon

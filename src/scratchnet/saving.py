@@ -93,6 +93,7 @@ def save_model(model: Any, path: str | os.PathLike[str], epoch: int | None = Non
     if not model.built:
         raise ValueError("Cannot save a model that is not built: give the first layer an "
                          "input_shape or call model.build(...) first.")
+    _check_loadable(model)
     path = Path(path)
     tensors, slots = _tensors(model)
     meta = _metadata(model, epoch)
@@ -100,6 +101,33 @@ def save_model(model: Any, path: str | os.PathLike[str], epoch: int | None = Non
     data = save(tensors, metadata={"format": FORMAT, FORMAT: json.dumps(meta)})
     atomic_write(path, data)
     return path
+
+
+def _check_loadable(model: Any) -> None:
+    """Refuse to write a file that load_model could not read back: every activation, the loss
+    and the optimizer must be known by name (loading never runs code from the file)."""
+    from . import activations, losses
+    for layer in model.layers:
+        activation = getattr(layer, "activation", None)
+        if activation is None or type(layer).__name__ == "LeakyReLU":
+            continue   # LeakyReLU is rebuilt from its slope
+        try:   # the name must resolve to this very function (leaky slopes rebuild from it)
+            resolved = activations.get(activation.name)
+            known = resolved is activation or activation.name.startswith("leaky_relu")
+        except ValueError:
+            known = False
+        if not known:
+            raise ValueError(f"Layer {layer.name!r} uses activation {activation.name!r}, which "
+                             f"is not registered, so a saved model could not be loaded back: "
+                             f"call scratchnet.activations.register(...) on it first.")
+    if model.loss is not None:
+        try:
+            type(losses.get(model.loss.name))
+        except ValueError:
+            raise ValueError(f"The loss {model.loss.name!r} is not a built-in loss, so a saved "
+                             f"model could not be compiled on load; save it uncompiled "
+                             f"(model.compile(...) again after loading) or use a built-in "
+                             f"loss.") from None
 
 
 # --- load: validate, then build --------------------------------------------------------------

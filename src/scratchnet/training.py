@@ -25,6 +25,13 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
              verbose: int | str, callbacks: list[Callback] | None, validation_split: float,
              validation_data: tuple[Any, Any] | None, shuffle: bool, initial_epoch: int,
              seed: int | None) -> History:
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of Callback objects, got "
+                        f"{type(callbacks).__name__}; wrap a single one: callbacks=[...].")
+    if verbose not in ("auto", 0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    validation_split = validation.check_number(validation_split, "validation_split", 0, 1,
+                                               high_inclusive=False)
     x, y = model._check_data(x, y, "fit")
     batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
                                                "batch_size")
@@ -90,7 +97,8 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
 def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None) -> dict[str, float]:
     """Loss and metrics of ``model`` over (x, y): sample-weighted means over the batches."""
     x, y = model._check_data(x, y, "evaluate")
-    batch_size = validation.check_positive_int(batch_size or 32, "batch_size")
+    batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
+                                               "batch_size")
     totals: dict[str, float] = {}
     fused = model._fused_loss
     for start in range(0, len(x), batch_size):

@@ -11,7 +11,14 @@ Array = np.ndarray
 
 def as_numeric_array(value: Any, what: str) -> Array:
     """Return ``value`` as an ndarray of numbers (bool, int or float), without copying arrays."""
-    array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError as error:   # ragged nested lists
+            raise ValueError(f"{what} must be a rectangular array of numbers; NumPy could not "
+                             f"make one from the given {type(value).__name__} ({error}).") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{what} must be an array of numbers, got dtype {array.dtype} "
                         f"(object or string arrays cannot be trained on).")
@@ -51,3 +58,30 @@ def check_positive_int(value: Any, what: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_number(value: Any, what: str, low: float | None = None, high: float | None = None,
+                 high_inclusive: bool = True) -> float:
+    """A real number (int, float or NumPy scalar, not bool) in [low, high] (or [low, high))."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+            or not np.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    above_high = high is not None and (value > high if high_inclusive else value >= high)
+    if (low is not None and value < low) or above_high:
+        bracket = "]" if high_inclusive else ")"
+        raise ValueError(f"{what} must be in [{low}, {high}{bracket}, got {value!r}")
+    return float(value)
+
+
+def as_shape(value: Any, what: str) -> tuple[int, ...]:
+    """A per-sample shape: a positive int (784) or a sequence of them ((28, 28, 1))."""
+    dims = (value,) if isinstance(value, (int, np.integer)) else value
+    try:
+        shape = tuple(dims)
+    except TypeError:
+        shape = ()
+    if not shape or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+                            and d > 0 for d in shape):
+        raise ValueError(f"{what} must be a positive int or a tuple of positive ints, "
+                         f"got {value!r}")
+    return tuple(int(d) for d in shape)

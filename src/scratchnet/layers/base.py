@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import activations, backend, initializers
+from .. import activations, backend, initializers, validation
 from ..ops.elementwise import relu_backward_from_output, relu_inplace
 
 Array = np.ndarray
@@ -53,7 +53,8 @@ class Layer:
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] | None = None,
                  trainable: bool = True):
         self.name = name
-        self.input_shape_arg = tuple(int(d) for d in input_shape) if input_shape else None
+        self.input_shape_arg = (validation.as_shape(input_shape, "input_shape")
+                                if input_shape is not None else None)
         self.trainable = trainable
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, validation
 from ..ops.dropout import dropout_mask
 from .base import Array, Backward, Layer
 
@@ -21,9 +21,7 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = validation.check_number(rate, "Dropout rate", 0, 1, high_inclusive=False)
         self.seed = seed
         self.rng: np.random.Generator | None = (
             np.random.default_rng(seed) if seed is not None else None)

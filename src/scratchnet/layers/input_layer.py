@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import validation
 from .base import Array, Backward, Layer
 
 
@@ -11,9 +12,7 @@ class Input(Layer):
 
     def __init__(self, shape: tuple[int, ...] | None = None, **kwargs: Any):
         shape = kwargs.pop("input_shape", shape)
-        if shape is None or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise ValueError(f"Input needs shape=(d1, ..., dk) of positive ints, got {shape!r}")
-        super().__init__(input_shape=tuple(shape), **kwargs)
+        super().__init__(input_shape=validation.as_shape(shape, "Input shape"), **kwargs)
 
     def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
         return x, lambda grad_y: grad_y

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import activations
+from .. import activations, validation
 from .activation import Activation
 
 
@@ -12,8 +12,7 @@ class LeakyReLU(Activation):
     ``"leaky_relu"`` activation function's is 0.2."""
 
     def __init__(self, negative_slope: float = 0.3, **kwargs: Any):
-        if negative_slope < 0:
-            raise ValueError(f"LeakyReLU negative_slope must be >= 0, got {negative_slope!r}")
+        negative_slope = validation.check_number(negative_slope, "LeakyReLU negative_slope", 0)
         super().__init__(activations.make_leaky_relu(negative_slope), **kwargs)
         self.negative_slope = float(negative_slope)
 

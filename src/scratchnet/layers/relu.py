@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import validation
 from .base import Array, Backward, Layer
 
 
@@ -19,13 +20,10 @@ class ReLU(Layer):
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs: Any):
         super().__init__(**kwargs)
-        if max_value is not None and max_value < 0:
-            raise ValueError(f"ReLU max_value must be >= 0 or None, got {max_value!r}")
-        if negative_slope < 0:
-            raise ValueError(f"ReLU negative_slope must be >= 0, got {negative_slope!r}")
-        self.max_value = None if max_value is None else float(max_value)
-        self.negative_slope = float(negative_slope)
-        self.threshold = float(threshold)
+        self.max_value = (None if max_value is None
+                          else validation.check_number(max_value, "ReLU max_value", 0))
+        self.negative_slope = validation.check_number(negative_slope, "ReLU negative_slope", 0)
+        self.threshold = validation.check_number(threshold, "ReLU threshold")
 
     def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
         dtype = x.dtype

@@ -15,6 +15,8 @@ def _min_rows(a: Array) -> int:
 
 def relu_inplace(z: Array) -> Array:
     """max(z, 0) written over z (which must be a fresh array owned by the caller)."""
+    if not z.flags.c_contiguous:   # reshaping would copy, and the copy would get the ReLU
+        return np.maximum(z, 0, out=z)
     flat = z.reshape(len(z), -1) if z.ndim > 1 else z.reshape(-1, 1)
 
     def work(a: int, b: int) -> None:
@@ -25,7 +27,9 @@ def relu_inplace(z: Array) -> Array:
 
 def relu_backward_from_output(y: Array, grad_y: Array) -> Array:
     """grad_y * (y > 0): with y = relu(z), y > 0 exactly where z > 0 (0 at the kink)."""
-    out = np.empty_like(grad_y)
+    # C order whatever grad_y's layout (a transposed view from the layer above, say): the
+    # threads write through reshaped views of out, which must not be copies.
+    out = np.empty(grad_y.shape, dtype=grad_y.dtype)
     y2, g2, o2 = (a.reshape(len(a), -1) if a.ndim > 1 else a.reshape(-1, 1)
                   for a in (y, grad_y, out))
 
