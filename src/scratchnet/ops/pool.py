@@ -47,30 +47,37 @@ def maxpool_forward(x: Array, pool: tuple[int, int], record_winner: bool = True,
     winner = np.empty(y.shape, dtype=index_type) if record_winner else None
 
     def work(a: int, b: int) -> None:
-        out = y[a:b]
-        np.copyto(out, view[a:b, :, 0, :, 0, :])
-        if winner is not None:
-            won, better = winner[a:b], np.empty(out.shape, bool)
-            stamp = np.empty(out.shape, index_type)
-            won.fill(0)
-        for k in range(1, ph * pw):
-            candidate = view[a:b, :, k // pw, :, k % pw, :]
-            if winner is not None:
-                # Positions come in increasing k, so "the last strictly greater" is the maximum
-                # of k * better over positions: no masked assignment needed.
-                np.greater(candidate, out, out=better)
-                np.multiply(better, index_type(k), out=stamp)
-                np.maximum(won, stamp, out=won)
-            np.maximum(out, candidate, out=out)
-        if relu:   # while this chunk is in cache
-            if winner is not None:
-                # no_winner is above every position: the same maximum trick as above
-                np.less_equal(out, 0, out=better)
-                np.multiply(better, index_type(no_winner(pool)), out=stamp)
-                np.maximum(won, stamp, out=won)
-            np.maximum(out, 0, out=out)
+        won = None if winner is None else winner[a:b]
+        first_max([view[a:b, :, k // pw, :, k % pw, :] for k in range(ph * pw)], y[a:b], won,
+                  relu)
     run_chunks(work, n)
     return y, winner
+
+
+def first_max(candidates: list[Array], out: Array, won: Array | None, relu: bool) -> None:
+    """out = the element-wise maximum of ``candidates`` (max(.., 0) with ``relu``); won (unsigned
+    ints, or None) = the index of the first candidate reaching it, no_winner (= the candidate
+    count) where relu and the maximum is <= 0. The rule every max-pool kernel here shares."""
+    np.copyto(out, candidates[0])
+    if won is not None:
+        index_type = won.dtype.type
+        better, stamp = np.empty(out.shape, bool), np.empty(out.shape, index_type)
+        won.fill(0)
+    for k, candidate in enumerate(candidates[1:], start=1):
+        if won is not None:
+            # Positions come in increasing k, so "the last strictly greater" is the maximum
+            # of k * better over positions: no masked assignment needed.
+            np.greater(candidate, out, out=better)
+            np.multiply(better, index_type(k), out=stamp)
+            np.maximum(won, stamp, out=won)
+        np.maximum(out, candidate, out=out)
+    if relu:   # while this chunk is in cache
+        if won is not None:
+            # no_winner is above every position: the same maximum trick as above
+            np.less_equal(out, 0, out=better)
+            np.multiply(better, index_type(len(candidates)), out=stamp)
+            np.maximum(won, stamp, out=won)
+        np.maximum(out, 0, out=out)
 
 
 def maxpool_backward(winner: Array, grad_y: Array, x_shape: tuple[int, ...],
@@ -84,9 +91,16 @@ def maxpool_backward(winner: Array, grad_y: Array, x_shape: tuple[int, ...],
     gview = _window_view(grad_x, ph, pw)
 
     def work(a: int, b: int) -> None:
-        hit = np.empty(grad_y[a:b].shape, dtype=bool)
-        for k in range(ph * pw):
-            np.equal(winner[a:b], k, out=hit)
-            np.multiply(grad_y[a:b], hit, out=gview[a:b, :, k // pw, :, k % pw, :])
+        route_to_winner(winner[a:b], grad_y[a:b],
+                        [gview[a:b, :, k // pw, :, k % pw, :] for k in range(ph * pw)])
     run_chunks(work, n)
     return grad_x
+
+
+def route_to_winner(winner: Array, grad_y: Array, outs: list[Array]) -> None:
+    """outs[k] = grad_y where winner == k, 0 elsewhere (0 in every one where the winner is
+    no_winner): the adjoint of first_max, written position by position in one pass each."""
+    hit = np.empty(grad_y.shape, dtype=bool)
+    for k, out in enumerate(outs):
+        np.equal(winner, k, out=hit)
+        np.multiply(grad_y, hit, out=out)
