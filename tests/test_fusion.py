@@ -163,3 +163,82 @@ def test_training_step_with_layers_in_front_gives_the_unfused_gradients(monkeypa
     assert fused_value == plain_value
     for key, value in plain.items():
         np.testing.assert_array_equal(fused[key], value, err_msg=key)
+
+
+@pytest.mark.parametrize("hw,pads", [((8, 8), ((0, 0), (0, 0))), ((6, 10), ((1, 1), (1, 1))),
+                                     ((7, 9), ((1, 0), (0, 1)))])
+@pytest.mark.parametrize("record", [True, False])
+def test_winograd_pooled_kernel_matches_conv_then_relu_pool(hw, pads, record, threads):
+    """Pooling inside the Winograd output transform gives the very numbers (and winners, ties
+    to the first maximum) of the conv output pooled afterwards; its backward from the winners
+    gives the very gradients of the conv backward fed the unpooled gradient."""
+    from scratchnet.ops.winograd import winograd_backward, winograd_conv3x3
+    from scratchnet.ops.winograd_pool import winograd_relu_max_pool2x2
+    rng = np.random.default_rng(2)
+    x = rng.integers(-1, 2, size=(5, *hw, 3)).astype(np.float64)
+    x[0] = 0.0                                              # a sample of exact zeros (bias only)
+    kernel = rng.integers(-1, 2, size=(3, 3, 3, 4)).astype(np.float64)
+    bias = np.array([0.0, -1.0, 1.0, -30.0])                # -30: all-negative windows
+    z = winograd_conv3x3(x, kernel, bias, pads)
+    assert (z == 0).any() and (z < 0).any()
+    expected_y, expected_winner = maxpool_forward(z, (2, 2), relu=True)
+    y, winner = winograd_relu_max_pool2x2(x, kernel, bias, pads, record_winner=record)
+    np.testing.assert_array_equal(y, expected_y)
+    if not record:
+        assert winner is None
+        return
+    np.testing.assert_array_equal(winner, expected_winner)
+    assert (winner == no_winner((2, 2))).any() and (winner == 3).any()
+    g = rng.standard_normal(y.shape)
+    grad_z = maxpool_backward(winner, g, z.shape, (2, 2))
+    expected = winograd_backward(x, grad_z, kernel, pads)
+    fused = winograd_backward(x, g, kernel, pads, pool_winner=winner)
+    for name, want, got in zip(("grad_x", "grad_kernel", "grad_bias"), expected, fused):
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def test_winograd_pooled_kernel_rejects_odd_outputs():
+    from scratchnet.ops.winograd import winograd_backward
+    from scratchnet.ops.winograd_pool import winograd_relu_max_pool2x2
+    x, kernel = np.zeros((1, 7, 8, 2)), np.zeros((3, 3, 2, 1))
+    with pytest.raises(ValueError, match="even conv output"):
+        winograd_relu_max_pool2x2(x, kernel, None, ((0, 0), (0, 0)), True)
+    with pytest.raises(ValueError, match="even conv output"):
+        winograd_backward(x, np.zeros((1, 2, 3, 1)), kernel, ((0, 0), (0, 0)),
+                          pool_winner=np.zeros((1, 2, 3, 1), np.uint8))
+
+
+@pytest.mark.parametrize("hw,padding,in_conv", [((8, 8), "valid", True), ((7, 8), "same", False),
+                                                ((9, 8), "valid", False),
+                                                ((10, 12), "same", True)])
+def test_model_pools_inside_the_winograd_conv_only_for_even_outputs(hw, padding, in_conv,
+                                                                    monkeypatch):
+    """The in-conv pooling runs exactly where the conv output is even (else the ReLU + pool
+    fusion on the full conv output runs), and both equal the layers run one by one."""
+    calls = []
+    original = layers.Conv2D.relu_max_pool2x2
+
+    def spy(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        calls.append(result is not None)
+        return result
+    monkeypatch.setattr(layers.Conv2D, "relu_max_pool2x2", spy)
+    sn.set_random_seed(4)
+    with sn.backend.floatx_scope("float64"):
+        model = sn.Sequential([layers.Conv2D(3, 3, padding=padding, activation="relu",
+                                             input_shape=(*hw, 32)),
+                               layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
+    rng = np.random.default_rng(6)
+    for layer in model.layers:
+        for value in layer.params.values():
+            value[...] = rng.integers(-1, 2, size=value.shape)
+    x = rng.integers(-1, 2, size=(3, *hw, 32)).astype(np.float64)
+    y_fused, back_fused = model.forward(x, training=True)
+    assert calls == [in_conv]
+    g = rng.standard_normal(y_fused.shape)
+    gx_fused, grads_fused = back_fused(g), grads_of(model)
+    y_plain, back_plain = plain_forward(model, x, True)
+    np.testing.assert_array_equal(y_fused, y_plain)
+    np.testing.assert_array_equal(gx_fused, back_plain(g))
+    for key, value in grads_of(model).items():
+        np.testing.assert_array_equal(grads_fused[key], value, err_msg=key)

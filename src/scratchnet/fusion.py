@@ -9,6 +9,10 @@ the profiler, a user) still gets the plain path.
   by ``MaxPooling2D`` whose windows tile its input. Max and ReLU commute, so the pool runs on
   the pre-activation and the ReLU on the pooled output (1/(ph*pw) of the data), inside the
   pooling kernel; the ReLU mask of the larger tensor is never formed (see ``ops.pool``).
+  A Winograd ``Conv2D`` with an even output and a 2x2 pool goes further: each 2x2 output block
+  of a Winograd tile is one pool window, so it pools inside the output transform and builds the
+  backward's tile gradients from the pooled gradient (``Conv2D.relu_max_pool2x2``); the conv
+  output is never written.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from . import activations
-from .layers import ActivatedLayer, Layer, MaxPooling2D
+from .layers import ActivatedLayer, Conv2D, Layer, MaxPooling2D
 from .ops.pool import maxpool_backward, maxpool_forward
 
 Array = np.ndarray
@@ -35,9 +39,14 @@ def relu_max_pool(first: Layer, second: Layer) -> Step | None:
             and second.tiles_input(*first.output_shape[:2])):
         return None
     pool = second.pool_size
+    in_conv = (isinstance(first, Conv2D) and pool == (2, 2)
+               and type(first).forward_linear is Conv2D.forward_linear)
 
     def forward(x: Array, training: bool = False,
                 input_gradient: bool = True) -> tuple[Array, Callable[[Array], Array]]:
+        fused = first.relu_max_pool2x2(x, training, input_gradient) if in_conv else None
+        if fused is not None:
+            return fused
         z, backward_linear = (first.forward_linear(x, training) if input_gradient
                               else first.forward_linear(x, training, input_gradient=False))
         y, winner = maxpool_forward(z, pool, record_winner=training, relu=True)

@@ -9,6 +9,7 @@ from .. import activations
 from ..ops.conv import conv2d_backward, conv2d_forward
 from ..ops.im2col import output_size, pad_spatial, padding_amounts
 from ..ops.winograd import Pads, winograd_backward, winograd_conv3x3
+from ..ops.winograd_pool import pools_exactly, winograd_relu_max_pool2x2
 from .base import ActivatedLayer, Array, Backward, _positive_int_pair
 
 PADDINGS = ("valid", "same")
@@ -69,14 +70,22 @@ class Conv2D(ActivatedLayer):
         return (output_size(h, kh, sh, self.padding), output_size(w, kw, sw, self.padding),
                 self.filters)
 
+    def _pads(self, x_shape: tuple[int, ...]) -> Pads:
+        (kh, kw), strides = self.kernel_size, self.strides
+        return (padding_amounts(x_shape[1], kh, strides[0], self.padding),
+                padding_amounts(x_shape[2], kw, strides[1], self.padding))
+
+    def _uses_winograd(self, channels: int) -> bool:
+        return (self.kernel_size == (3, 3) and self.strides == (1, 1)
+                and channels >= WINOGRAD_MIN_CHANNELS)
+
     def forward_linear(self, x: Array, training: bool = False, input_gradient: bool = True,
                        activation: Any = None) -> tuple[Array, Backward]:
-        (kh, kw), strides = self.kernel_size, self.strides
+        strides = self.strides
         _, h, w, c = x.shape
-        pads = (padding_amounts(h, kh, strides[0], self.padding),
-                padding_amounts(w, kw, strides[1], self.padding))
+        pads = self._pads(x.shape)
         kernel, bias = self.params["kernel"], self.params.get("bias")
-        winograd = (kh, kw) == (3, 3) and strides == (1, 1) and c >= WINOGRAD_MIN_CHANNELS
+        winograd = self._uses_winograd(c)
         relu = activation is activations.RELU   # else None: see fused_activations
         if winograd:
             return self._winograd_forward(x, kernel, bias, pads, input_gradient, relu)
@@ -104,6 +113,29 @@ class Conv2D(ActivatedLayer):
             self._set_grads(grad_k, grad_b)
             return grad_x
         return z, backward
+
+    def relu_max_pool2x2(self, x: Array, training: bool = False, input_gradient: bool = True
+                         ) -> tuple[Array, Backward] | None:
+        """MaxPooling2D(2)(relu(forward_linear(x))) in one Winograd pass, the same numbers
+        (ops.winograd_pool.winograd_relu_max_pool2x2), or None where that path does not apply (not
+        the Winograd path, or an odd output size). Used by fusion.relu_max_pool.
+
+        Input shape: (N, H, W, C). Output shape: (N, OH // 2, OW // 2, filters).
+        """
+        pads = self._pads(x.shape)
+        if not (self._uses_winograd(x.shape[3]) and pools_exactly(x.shape, pads)):
+            return None
+        kernel, bias = self.params["kernel"], self.params.get("bias")
+        y, winner = winograd_relu_max_pool2x2(x, kernel, bias, pads, record_winner=training)
+
+        def backward(grad_y: Array) -> Array:
+            won = winner if winner is not None else winograd_relu_max_pool2x2(
+                x, kernel, bias, pads, record_winner=True)[1]   # inference: found when asked
+            grad_x, grad_k, grad_b = winograd_backward(x, grad_y, kernel, pads, self.use_bias,
+                                                       input_gradient, pool_winner=won)
+            self._set_grads(grad_k, grad_b)
+            return grad_x
+        return y, backward
 
     def _set_grads(self, grad_k: Array, grad_b: Array | None) -> None:
         self.grads["kernel"][...] = grad_k

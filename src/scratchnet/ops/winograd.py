@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .parallel import run_chunks
+from .pool import route_to_winner
 
 Array = np.ndarray
 SUB_BATCH_BYTES = 3 << 20   # transformed input + GEMM output of one sub-batch (stays in cache)
@@ -22,6 +23,9 @@ SUB_BATCH_BYTES = 3 << 20   # transformed input + GEMM output of one sub-batch (
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
+# (p, q) of each row-major position 2p + q of a 2x2 pool window: blocks[q, p] holds output pixel
+# (2i + p, 2j + q) of tile (i, j), i.e. that position of pool window (i, j) (ops.winograd_pool)
+WINDOW = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 def transform_kernel(kernel: Array) -> Array:
@@ -132,12 +136,15 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
 
 def winograd_backward(x: Array, grad_z: Array, kernel: Array, pads: Pads,
                       use_bias: bool = True, input_gradient: bool = True,
-                      relu_output: Array | None = None
+                      relu_output: Array | None = None, pool_winner: Array | None = None
                       ) -> tuple[Array | None, Array, Array | None]:
     """Gradients (grad_x or None, grad_kernel, grad_bias or None) of z = winograd_conv3x3(x,
     kernel, bias, pads) given grad_z (N, OH, OW, F); grad_x has x's shape (N, H, W, C). With
     ``relu_output`` (y = max(z, 0) of the forward), grad_z is the gradient w.r.t. y and is
-    masked by y > 0 per sub-batch.
+    masked by y > 0 per sub-batch. With ``pool_winner`` (from
+    ops.winograd_pool.winograd_relu_max_pool2x2),
+    grad_z is the gradient w.r.t. the pooled output (N, OH / 2, OW / 2, F) and each tile's
+    gradient block is built directly from it: grad_y at the window's winner, 0 elsewhere.
 
     The exact adjoint of the forward algorithm, one sub-batch at a time: E = A grad_y A^T per
     tile (shared by both gradients); the kernel gradient is G^T (sum over tiles of V^T E) G, 16
@@ -146,6 +153,8 @@ def winograd_backward(x: Array, grad_z: Array, kernel: Array, pads: Pads,
     """
     f = grad_z.shape[3]
     t = _Tiling(x, pads, f)
+    if pool_winner is not None and not t.exact:
+        raise ValueError(f"pool_winner needs an even conv output, got {(t.oh, t.ow)}")
     u_t = np.ascontiguousarray(transform_kernel(kernel).transpose(0, 2, 1))  # GEMMs 25% faster
     grad_x = np.empty(x.shape, dtype=x.dtype) if input_gradient else None
 
@@ -155,16 +164,19 @@ def winograd_backward(x: Array, grad_z: Array, kernel: Array, pads: Pads,
         grad_b = np.zeros(f, dtype=x.dtype) if use_bias else None
         for a, b in t.sub_batches(start, stop):
             k = b - a
-            g = grad_z[a:b]
-            if relu_output is not None:
-                g = g * (relu_output[a:b] > 0)
-            if not t.exact:        # the outputs cropped away have zero gradient
-                padded_g = np.zeros((k, 2 * t.th, 2 * t.tw, f), dtype=g.dtype)
-                padded_g[:, :t.oh, :t.ow] = g
-                g = padded_g
             # blocks[q, p] = gradient of output pixel (2i + p, 2j + q) of every tile (i, j)
             blocks = buf["blocks"][:, :, :k]
-            np.copyto(blocks.transpose(2, 3, 1, 4, 0, 5), g.reshape(k, t.th, 2, t.tw, 2, f))
+            if pool_winner is not None:
+                route_to_winner(pool_winner[a:b], grad_z[a:b], [blocks[q, p] for p, q in WINDOW])
+            else:
+                g = grad_z[a:b]
+                if relu_output is not None:
+                    g = g * (relu_output[a:b] > 0)
+                if not t.exact:        # the outputs cropped away have zero gradient
+                    padded_g = np.zeros((k, 2 * t.th, 2 * t.tw, f), dtype=g.dtype)
+                    padded_g[:, :t.oh, :t.ow] = g
+                    g = padded_g
+                np.copyto(blocks.transpose(2, 3, 1, 4, 0, 5), g.reshape(k, t.th, 2, t.tw, 2, f))
             e = buf["m"][:, :k * t.tiles]
             _output_adjoint(blocks, buf["rows"][:, :2, :k * t.tiles], e)
             if use_bias:
