@@ -11,6 +11,16 @@ def float64():
         yield
 
 
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def threads(request):
+    """Run a kernel test inline (1) and split across threads (3, more than the cores)."""
+    from scratchnet.ops import parallel
+    before = parallel.num_threads()
+    parallel.set_num_threads(request.param)
+    yield request.param
+    parallel.set_num_threads(before)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

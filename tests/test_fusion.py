@@ -4,16 +4,7 @@ import pytest
 
 import scratchnet as sn
 from scratchnet import fusion, layers
-from scratchnet.ops import parallel
 from scratchnet.ops.pool import maxpool_backward, maxpool_forward, no_winner
-
-
-@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
-def threads(request):
-    before = parallel.num_threads()
-    parallel.set_num_threads(request.param)
-    yield request.param
-    parallel.set_num_threads(before)
 
 
 def naive_relu_then_pool(z, ph, pw, g):

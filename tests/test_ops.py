@@ -13,14 +13,6 @@ from scratchnet.ops.im2col import col2im, im2col
 from scratchnet.ops.pool import maxpool_backward, maxpool_forward
 
 
-@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
-def threads(request):
-    before = parallel.num_threads()
-    parallel.set_num_threads(request.param)
-    yield request.param
-    parallel.set_num_threads(before)
-
-
 def naive_conv(x, k, b, sh, sw):
     n, h, w, c = x.shape
     kh, kw, _, f = k.shape

@@ -6,15 +6,6 @@ import numpy as np
 import pytest
 
 from scratchnet import optimizers
-from scratchnet.ops import parallel
-
-
-@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
-def threads(request):
-    before = parallel.num_threads()
-    parallel.set_num_threads(request.param)
-    yield request.param
-    parallel.set_num_threads(before)
 
 
 @pytest.fixture(params=["small", "blocked"])

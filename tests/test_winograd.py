@@ -7,20 +7,12 @@ import pytest
 
 from scratchnet import layers
 from scratchnet.layers import conv2d
-from scratchnet.ops import parallel, winograd
+from scratchnet.ops import winograd
 from scratchnet.ops.winograd import (
     transform_kernel,
     winograd_backward,
     winograd_conv3x3,
 )
-
-
-@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
-def threads(request):
-    before = parallel.num_threads()
-    parallel.set_num_threads(request.param)
-    yield request.param
-    parallel.set_num_threads(before)
 
 
 def direct(x, k, b, pads):

@@ -31,8 +31,8 @@ def _emit(args: argparse.Namespace, text: str, data: Any) -> None:
 def _load(path: str) -> Any:
     from .saving import load_model
     model = load_model(path)
-    if model.loss is None:
-        model.compile(optimizer="adadelta", loss="categorical_crossentropy",
+    if model.loss is None:   # saved uncompiled: evaluate it as the Keras recipe would train it
+        model.compile(optimizer=_recipe_optimizer(), loss="categorical_crossentropy",
                       metrics=["accuracy"])
     return model
 
@@ -220,13 +220,7 @@ def run_doctor(args: argparse.Namespace) -> int:
                                f"{sorted(cases)} (see --list).")
         model, x, y = cases[args.example](samples=args.samples)
     elif args.model:
-        from . import runs, zoo
-        model = zoo.get(args.model) if args.model in zoo.MODELS else _load(args.model)
-        if model.loss is None:
-            model.compile(optimizer=_recipe_optimizer(), loss="categorical_crossentropy",
-                          metrics=["accuracy"])
-        data = runs.mnist_arrays(model.input_shape, args.samples, split="train")
-        x, y = data["x_train"], runs.encode_labels(data["y_train"], model.loss.name)
+        model, x, y = _model_and_training_data(args.model, args.samples)
     else:
         raise CommandError("give a MODEL (a .snet file or a built-in name such as mnist-cnn) "
                            "or --example NAME (see --list).")
@@ -234,6 +228,20 @@ def run_doctor(args: argparse.Namespace) -> int:
                     training_checks=not args.no_training_checks)
     _emit(args, report.to_text(), report.to_dict())
     return 0 if report.healthy else 1
+
+
+def _model_and_training_data(spec: str, samples: int) -> tuple[Any, Any, Any]:
+    """A built-in model (compiled with the Keras recipe) or a model file, and its first
+    ``samples`` MNIST training images with labels encoded for its loss."""
+    from . import runs, zoo
+    if spec in zoo.MODELS:
+        model = zoo.get(spec)
+        model.compile(optimizer=_recipe_optimizer(), loss="categorical_crossentropy",
+                      metrics=["accuracy"])
+    else:
+        model = _load(spec)
+    data = runs.mnist_arrays(model.input_shape, samples, split="train")
+    return model, data["x_train"], runs.encode_labels(data["y_train"], model.loss.name)
 
 
 def _recipe_optimizer() -> Any:
@@ -261,14 +269,8 @@ def add_doctor(sub: Any) -> None:
 def run_profile(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from . import runs, zoo
     from .profiling import profile
-    model = zoo.get(args.model) if args.model in zoo.MODELS else _load(args.model)
-    if model.loss is None:
-        model.compile(optimizer=_recipe_optimizer(), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
-    data = runs.mnist_arrays(model.input_shape, args.batch_size, split="train")
-    x, y = data["x_train"], runs.encode_labels(data["y_train"], model.loss.name)
+    model, x, y = _model_and_training_data(args.model, args.batch_size)
     report = profile(model, x, None if args.inference else y, repeat=args.repeat)
     _emit(args, report.table(), {"batch_size": report.batch_size, "training": report.training,
                                  "total_ms": report.total_ms, "loss_ms": report.loss_ms,

@@ -194,19 +194,27 @@ class Sequential:
         return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
                 for key, value in layer.grads.items()}
 
+    def forward_loss(self, x: Array, y: Array, training: bool = False,
+                     input_gradient: bool = True) -> tuple[float, Array, Callable[[], Any]]:
+        """Forward and loss on one batch, through the fused softmax+cross-entropy path when the
+        model has one. Returns (loss value, output probabilities, backward): ``backward()``
+        back-propagates the loss, fills every layer's ``grads`` and returns dL/dx (None with
+        ``input_gradient=False``)."""
+        fused = self._fused_loss
+        out, backward = self.forward(x, training=training, logits=fused is not None,
+                                     input_gradient=input_gradient)
+        value, loss_backward = (fused or self.loss).forward(y, out)
+        y_pred = self._final_activation()[0](out) if fused is not None else out
+        return value, y_pred, lambda: backward(loss_backward())
+
     def compute_loss_and_gradients(self, x: Array, y: Array,
                                    training: bool = True) -> tuple[float, Array]:
         """Forward, loss and backward on one batch; leaves gradients in each layer's ``grads``.
         Returns the batch loss and the model output (probabilities, not logits). The gradient
         with respect to x is not needed here, so the first layer may skip computing it."""
-        fused = self._fused_loss
-        out, backward = self.forward(x, training=training, logits=fused is not None,
-                                     input_gradient=False)
-        value, loss_backward = (fused or self.loss).forward(y, out)
-        backward(loss_backward())
-        if fused is not None:
-            out = self._final_activation()[0](out)
-        return value, out
+        value, y_pred, backward = self.forward_loss(x, y, training, input_gradient=False)
+        backward()
+        return value, y_pred
 
     def _cast(self, x: Array) -> Array:
         return x.astype(self.dtype, copy=False)

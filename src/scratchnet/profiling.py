@@ -10,6 +10,10 @@ batch and times each, from outside the layers (no layer carries timing code)::
 With ``y=None`` only the inference forward pass is timed. The loss and (when the model is
 compiled) one optimizer update are timed too, on copies, so profiling never changes the model's
 weights or its optimizer state. Times are medians over ``repeat`` runs after ``warmup`` runs.
+
+Each layer is timed on its own, so model-level fusions (a ReLU layer and the max-pool after it
+run as one step in ``Sequential.forward``) show here as their separate parts: the sum is a
+little above a real step's time.
 """
 from __future__ import annotations
 
@@ -88,7 +92,9 @@ def profile(model: Any, x: Any, y: Any = None, *, repeat: int = 5, warmup: int =
     model: a built or buildable ``Sequential``. x: one batch (N, *input_shape). y: targets for the
     compiled loss, or None to time inference only. Returns a :class:`Profile`.
     """
+    from .ops.memory import keep_freed_memory
     from .validation import as_numeric_array, check_features, check_positive_int
+    keep_freed_memory()   # as a training step does, or every big array costs page faults
     repeat = check_positive_int(repeat, "repeat")
     warmup = check_positive_int(warmup, "warmup", minimum=0)
     x = as_numeric_array(x, "profile: x")

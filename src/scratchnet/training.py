@@ -100,13 +100,10 @@ def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None) -> dict[st
     batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
                                                "batch_size")
     totals: dict[str, float] = {}
-    fused = model._fused_loss
     for start in range(0, len(x), batch_size):
         xb, yb = model._cast(x[start:start + batch_size]), y[start:start + batch_size]
-        out, _ = model.forward(xb, training=False, logits=fused is not None)
-        logs = {"loss": (fused or model.loss)(yb, out)}
-        y_pred = model._final_activation()[0](out) if fused is not None else out
-        logs.update(model._metric_values(yb, y_pred))
+        value, y_pred, _ = model.forward_loss(xb, yb, training=False)
+        logs = {"loss": value, **model._metric_values(yb, y_pred)}
         for key, value in logs.items():
             totals[key] = totals.get(key, 0.0) + value * len(xb)
     return {key: value / len(x) for key, value in totals.items()}

@@ -43,12 +43,9 @@ class Run:
 
 
 def _evaluate(model: Any, x: Array, y: Array) -> tuple[float, Array]:
-    fused = model._fused_loss
     with np.errstate(all="ignore"):
-        out, _ = model.forward(x, training=False, logits=fused is not None)
-        value = float((fused or model.loss).forward(y, out)[0])
-        probs = model._final_activation()[0](out) if fused is not None else out
-    return value, probs
+        value, probs, _ = model.forward_loss(x, y, training=False)
+    return float(value), probs
 
 
 def _update_ratios(before: dict[str, Array], params: dict[str, Array]) -> list[float]:

@@ -205,18 +205,14 @@ def _check_model(model: Any, x: Array, y: Any, eps: float, max_entries: int, see
     model._ensure_built(x)
     y64 = np.asarray(y, dtype=np.float64)
     reset = _replay_dropout(model.layers, seed)
-    loss = model._fused_loss or model.loss
-    logits = model._fused_loss is not None
     with _float64_params(model.layers):
         reset()
-        out, backward = model.forward(x, training=True, logits=logits)
-        _, loss_backward = loss.forward(y64, out)
-        grad_x = backward(loss_backward())
+        grad_x = model.forward_loss(x, y64, training=True)[2]()
         analytic = {k: v.copy() for k, v in model.trainable_grads().items()}
 
         def objective() -> float:
             reset()
-            return loss.forward(y64, model.forward(x, training=True, logits=logits)[0])[0]
+            return model.forward_loss(x, y64, training=True)[0]
         checks = [_numeric_check(k, v, analytic[k], objective, eps, max_entries, rng)
                   for k, v in model.trainable_params().items()]
         if check_input:

@@ -7,12 +7,11 @@ import numpy as np
 
 from .. import activations
 from ..ops.conv import conv2d_backward, conv2d_forward
-from ..ops.im2col import output_size, pad_spatial, padding_amounts
+from ..ops.im2col import PADDINGS, output_size, pad_spatial, padding_amounts
 from ..ops.winograd import Pads, winograd_backward, winograd_conv3x3
 from ..ops.winograd_pool import pools_exactly, winograd_relu_max_pool2x2
 from .base import ActivatedLayer, Array, Backward, _positive_int_pair
 
-PADDINGS = ("valid", "same")
 # Winograd F(2x2, 3x3) is used for 3x3 stride-1 kernels with at least this many input channels:
 # below it the transforms cost more than the GEMM work they save (measured on 2 threads, batch
 # 128, forward + backward: C=8 1.2x slower, C=16 even, C=32 1.3x and C=64 1.45x faster).

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.im2col import output_size, padding_amounts
+from ..ops.im2col import PADDINGS, output_size, padding_amounts
 from .base import Layer, _positive_int_pair
-
-PADDINGS = ("valid", "same")
 
 
 class Pooling2D(Layer):

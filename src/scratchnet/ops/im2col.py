@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 Array = np.ndarray
+PADDINGS = ("valid", "same")   # Keras's padding modes for convolutions and pooling
 
 
 def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
