@@ -99,6 +99,21 @@ class _Tiling:
             yield a, min(a + self.step, stop)
 
 
+def output_blocks(t: "_Tiling", x: Array, u: Array, bias: Array | None, a: int, b: int,
+                  buf: dict[str, Array]) -> Array:
+    """The convolution of samples a..b as 2x2 output blocks, in ``buf``: input transform, the
+    16 GEMMs with the transformed kernel ``u``, bias, output transform. blocks[q, p] holds
+    output pixel (2i + p, 2j + q) of every tile (i, j)."""
+    k = b - a
+    m = buf["m"][:, :k * t.tiles]
+    np.matmul(t.transformed_input(x, a, b, buf), u, out=m)
+    if bias is not None:
+        m[5] += bias           # every output of a tile has m[1, 1] with weight +1
+    blocks = buf["blocks"][:, :, :k]
+    _output_transform(m, buf["rows"][:2, :, :k * t.tiles], blocks)
+    return blocks
+
+
 def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
                      pads: Pads = ((0, 0), (0, 0)), relu: bool = False) -> Array:
     """Valid cross-correlation of zero-padded ``x`` (N, H, W, C) with ``kernel`` (3, 3, C, F),
@@ -120,12 +135,7 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
         buf = t.buffers(min(t.step, stop - start))
         for a, b in t.sub_batches(start, stop):
             k = b - a
-            m = buf["m"][:, :k * t.tiles]
-            np.matmul(t.transformed_input(x, a, b, buf), u, out=m)
-            if bias is not None:
-                m[5] += bias           # every output of a tile has m[1, 1] with weight +1
-            blocks = buf["blocks"][:, :, :k]
-            _output_transform(m, buf["rows"][:2, :, :k * t.tiles], blocks)
+            blocks = output_blocks(t, x, u, bias, a, b, buf)
             if relu:
                 np.maximum(blocks, 0, out=blocks)
             # blocks[q, p] holds output pixel (2i + p, 2j + q) of every tile (i, j)

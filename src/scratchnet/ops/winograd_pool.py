@@ -12,7 +12,7 @@ import numpy as np
 
 from .parallel import run_chunks
 from .pool import first_max
-from .winograd import WINDOW, Array, Pads, _output_transform, _Tiling, transform_kernel
+from .winograd import WINDOW, Array, Pads, _Tiling, output_blocks, transform_kernel
 
 
 def pools_exactly(x_shape: tuple[int, ...], pads: Pads) -> bool:
@@ -40,13 +40,7 @@ def winograd_relu_max_pool2x2(x: Array, kernel: Array, bias: Array | None, pads:
     def work(start: int, stop: int) -> None:
         buf = t.buffers(min(t.step, stop - start))
         for a, b in t.sub_batches(start, stop):
-            k = b - a
-            m = buf["m"][:, :k * t.tiles]
-            np.matmul(t.transformed_input(x, a, b, buf), u, out=m)
-            if bias is not None:
-                m[5] += bias           # every output of a tile has m[1, 1] with weight +1
-            blocks = buf["blocks"][:, :, :k]
-            _output_transform(m, buf["rows"][:2, :, :k * t.tiles], blocks)
+            blocks = output_blocks(t, x, u, bias, a, b, buf)
             first_max([blocks[q, p] for p, q in WINDOW], y[a:b],
                       None if winner is None else winner[a:b], relu=True)
     run_chunks(work, x.shape[0])
