@@ -1,4 +1,4 @@
-"""The model file container: a safetensors file, written atomically, read with limits.
+"""The model file container: a safetensors file, read with limits (written with files.atomic_write).
 
 Everything here runs before a single weight is allocated: the file size is capped, the header
 length is capped, the JSON header is parsed without evaluating anything, and every tensor entry's
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,42 +23,6 @@ _DTYPES = {"F32": np.float32, "F64": np.float64}
 
 class ModelFileError(ValueError):
     """A model file that is missing, truncated, corrupted, of another format or inconsistent."""
-
-
-def _file_mode(path: Path) -> int:
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.chmod(tmp, _file_mode(path))  # mkstemp makes 0600; a save should not change access
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Also on KeyboardInterrupt: never leave a half-written temp file behind.
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from .files import atomic_write
 from .model_file import (
     FORMAT,
     FORMAT_VERSION,
     MAX_FILE_BYTES,
     ModelFileError,
-    atomic_write,
     parse_header,
     read_file,
     tensor,

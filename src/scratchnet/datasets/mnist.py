@@ -9,17 +9,16 @@ a download from ``MIRRORS`` into the cache. Files may be gzipped (``*.gz``) or n
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write
 from .idx import GZIP_MAGIC, IMAGES_MAGIC, LABELS_MAGIC, gunzip, read_idx
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "data" / "mnist"
@@ -143,7 +142,7 @@ def _download(name: str, dest: Path, searched: list[Path]) -> Path:
             errors.append(str(exc))
             network_only = False
             continue
-        _write_atomic(dest / filename, data)
+        atomic_write(dest / filename, data)
         return dest / filename
     hint = "Are you offline? " if network_only else ""
     where = " or ".join(str(p) for p in searched)
@@ -152,23 +151,6 @@ def _download(name: str, dest: Path, searched: list[Path]) -> Path:
         + "\n  ".join(errors)
         + f"\n{hint}Put the four files ({', '.join(n + '.gz' for n in SHA256)}; "
         f"gzipped or not) in {dest}, or pass mnist.load_data(path=<directory holding them>).")
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    # Temp file in the same directory + os.replace: readers (or a concurrent process)
-    # see either no file or the complete file, never a partial download.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _verify(raw: bytes, expected: str, name: str) -> None:
