@@ -12,8 +12,7 @@ Array = np.ndarray
 
 
 def _split_validation(x: Array, y: Array, split: float) -> tuple[Array, Array, Array, Array]:
-    if not 0 <= split < 1:
-        raise ValueError(f"validation_split must be in [0, 1), got {split!r}")
+    """The last ``split`` fraction (in [0, 1), checked by fit) as validation data, as Keras."""
     cut = int(len(x) * (1 - split))
     if cut == 0 or cut == len(x):
         raise ValueError(f"validation_split={split} leaves {cut} training and {len(x) - cut} "

@@ -29,7 +29,6 @@ class Conv2D(ActivatedLayer):
     WINOGRAD_MIN_CHANNELS computes the output and both gradients with Winograd F(2x2, 3x3)
     instead (ops/winograd.py: 2.25x fewer multiplies; the same values to float rounding).
     """
-    linear_output_is_scratch = True
     can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
     fused_activations = (activations.RELU,)   # forward_linear(..., activation=RELU): base.py
 
