@@ -188,11 +188,11 @@ class Sequential:
 
     def trainable_params(self) -> dict[str, Array]:
         return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.params.items()}
+                for key, value in layer.params.items() if key not in layer.non_trainable}
 
     def trainable_grads(self) -> dict[str, Array]:
         return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.grads.items()}
+                for key, value in layer.grads.items() if key not in layer.non_trainable}
 
     def forward_loss(self, x: Array, y: Array, training: bool = False,
                      input_gradient: bool = True) -> tuple[float, Array, Callable[[], Any]]:

@@ -58,6 +58,7 @@ class Layer:
         self.trainable = trainable
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}
+        self.non_trainable: set[str] = set()   # params that are state, never trained
         self.built = False
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
@@ -72,10 +73,16 @@ class Layer:
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(input_shape)
 
-    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any) -> Array:
+    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any,
+                   trainable: bool = True) -> Array:
+        """A weight in ``params`` (saved, in get_weights). ``trainable=False``: state such as
+        BatchNormalization's moving mean, saved but never handed to the optimizer (its grad
+        stays zero)."""
         value = initializers.get(initializer)(tuple(shape), dtype=backend.floatx())
         self.params[name] = value
         self.grads[name] = np.zeros_like(value)
+        if not trainable:
+            self.non_trainable.add(name)
         return value
 
     # --- computation -------------------------------------------------------------------------
