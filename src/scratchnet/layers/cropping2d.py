@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from .base import Array, Backward, Layer
+from .image_checks import check_channels_last, check_image_shape
 from .zero_padding2d import pad_pairs
 
 
@@ -15,15 +16,11 @@ class Cropping2D(Layer):
     def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None,
                  **kwargs: Any):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"Cropping2D supports data_format='channels_last', "
-                             f"got {data_format!r}")
+        check_channels_last(data_format, "Cropping2D")
         self.cropping = pad_pairs(cropping, "Cropping2D cropping")
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        if len(input_shape) != 3:
-            raise ValueError(f"Cropping2D expects inputs of shape (N, H, W, C), got "
-                             f"per-sample shape {tuple(input_shape)}")
+        check_image_shape(input_shape, "Cropping2D")
         (top, bottom), (left, right) = self.cropping
         if top + bottom >= input_shape[0] or left + right >= input_shape[1]:
             raise ValueError(f"Cropping2D cropping {self.cropping} leaves nothing of a "

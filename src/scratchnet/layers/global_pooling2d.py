@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from .base import Array, Backward, Layer
+from .image_checks import check_channels_last, check_image_shape
 
 
 class GlobalPooling2D(Layer):
@@ -14,15 +15,11 @@ class GlobalPooling2D(Layer):
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"{type(self).__name__} supports data_format='channels_last' "
-                             f"(scratchnet is channels-last), got {data_format!r}")
+        check_channels_last(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        if len(input_shape) != 3:
-            raise ValueError(f"{type(self).__name__} expects inputs of shape (N, H, W, C), got "
-                             f"per-sample shape {tuple(input_shape)}")
+        check_image_shape(input_shape, type(self).__name__)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Array, Backward, Layer, _positive_int_pair
+from .image_checks import check_channels_last, check_image_shape
 
 
 class UpSampling2D(Layer):
@@ -13,18 +14,14 @@ class UpSampling2D(Layer):
     def __init__(self, size: Any = (2, 2), data_format: str | None = None,
                  interpolation: str = "nearest", **kwargs: Any):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"UpSampling2D supports data_format='channels_last', "
-                             f"got {data_format!r}")
+        check_channels_last(data_format, "UpSampling2D")
         if interpolation != "nearest":
             raise ValueError(f"UpSampling2D supports interpolation='nearest', "
                              f"got {interpolation!r}")
         self.size = _positive_int_pair(size, "UpSampling2D size")
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        if len(input_shape) != 3:
-            raise ValueError(f"UpSampling2D expects inputs of shape (N, H, W, C), got "
-                             f"per-sample shape {tuple(input_shape)}")
+        check_image_shape(input_shape, "UpSampling2D")
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:

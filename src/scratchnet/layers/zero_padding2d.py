@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from .base import Array, Backward, Layer
+from .image_checks import check_channels_last, check_image_shape
 
 
 def pad_pairs(value: Any, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -29,15 +30,11 @@ class ZeroPadding2D(Layer):
 
     def __init__(self, padding: Any = (1, 1), data_format: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"ZeroPadding2D supports data_format='channels_last', "
-                             f"got {data_format!r}")
+        check_channels_last(data_format, "ZeroPadding2D")
         self.padding = pad_pairs(padding, "ZeroPadding2D padding")
 
     def build(self, input_shape: tuple[int, ...]) -> None:
-        if len(input_shape) != 3:
-            raise ValueError(f"ZeroPadding2D expects inputs of shape (N, H, W, C), got "
-                             f"per-sample shape {tuple(input_shape)}")
+        check_image_shape(input_shape, "ZeroPadding2D")
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
