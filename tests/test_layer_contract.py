@@ -51,6 +51,21 @@ ROWS = [
     ("softmax", lambda: layers.Softmax(), (6,), (6,)),
     ("softmax_axis1", lambda: layers.Softmax(axis=1), (4, 3), (4, 3)),
     ("input", lambda: layers.Input(shape=(5,)), (5,), (5,)),
+    ("batchnorm_dense", lambda: layers.BatchNormalization(), (6,), (6,)),
+    ("batchnorm_image", lambda: layers.BatchNormalization(momentum=0.9), (3, 4, 2), (3, 4, 2)),
+    ("batchnorm_no_scale_center",
+     lambda: layers.BatchNormalization(center=False, scale=False), (5,), (5,)),
+    ("global_avg_pool", lambda: layers.GlobalAveragePooling2D(), (3, 4, 5), (5,)),
+    ("global_avg_pool_keepdims", lambda: layers.GlobalAvgPool2D(keepdims=True), (2, 3, 4),
+     (1, 1, 4)),
+    ("global_max_pool", lambda: layers.GlobalMaxPooling2D(), (3, 4, 5), (5,)),
+    ("global_max_pool_keepdims", lambda: layers.GlobalMaxPool2D(keepdims=True), (2, 3, 4),
+     (1, 1, 4)),
+    ("rescaling", lambda: layers.Rescaling(1 / 255, offset=-0.5), (4, 3), (4, 3)),
+    ("reshape", lambda: layers.Reshape((3, -1)), (2, 6), (3, 4)),
+    ("zero_padding", lambda: layers.ZeroPadding2D(((1, 2), (0, 3))), (3, 4, 2), (6, 7, 2)),
+    ("cropping", lambda: layers.Cropping2D(((1, 0), (2, 1))), (4, 5, 2), (3, 2, 2)),
+    ("up_sampling", lambda: layers.UpSampling2D((2, 3)), (2, 3, 2), (4, 9, 2)),
 ]
 IDS = [row[0] for row in ROWS]
 

@@ -140,5 +140,5 @@ def test_targets_that_do_not_fit_the_output_are_rejected(loss, y, message):
 
 
 def test_unknown_loss_name():
-    with pytest.raises(ValueError, match="Unknown loss 'hinge'"):
-        losses.get("hinge")
+    with pytest.raises(ValueError, match="Unknown loss 'hinge_of_doom'"):
+        losses.get("hinge_of_doom")

@@ -78,7 +78,7 @@ def test_names_state_and_float32_kept():
     assert optimizers.from_config(opt.get_config()).get_config() == opt.get_config()
 
 
-@pytest.mark.parametrize("bad", ["adamw", 3])
+@pytest.mark.parametrize("bad", ["adamz", 3])
 def test_unknown_optimizer(bad):
     with pytest.raises(ValueError, match="Unknown optimizer"):
         optimizers.get(bad)

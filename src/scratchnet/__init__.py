@@ -4,7 +4,20 @@
     from scratchnet import layers, optimizers
     model = sn.Sequential([layers.Dense(10, activation="softmax", input_shape=(784,))])
 """
-from . import activations, backend, callbacks, initializers, layers, losses, metrics, optimizers
+from . import (
+    activations,
+    backend,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
 from .backend import floatx, set_floatx, set_random_seed
 from .callbacks import Callback, History
 from .diagnostics.doctor import doctor
@@ -17,4 +30,4 @@ __version__ = "0.1.0"
 __all__ = ["Sequential", "load_model", "gradcheck", "doctor", "profile",
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
-           "set_random_seed"]
+           "set_random_seed", "datasets", "models", "regularizers", "utils"]

@@ -15,6 +15,7 @@ A user-written activation is a first-class citizen::
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -126,6 +127,80 @@ def softmax_backward(x: Array, y: Array, grad_y: Array) -> Array:
     return y * (grad_y - (grad_y * y).sum(axis=-1, keepdims=True))
 
 
+# --- the rest of Keras 3's element-wise activations, each with its derivative f'(x) ----------
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_erf = np.frompyfunc(math.erf, 1, 1)   # exact; NumPy has no erf
+
+
+def make_elu(alpha: float = 1.0) -> Activation:
+    """x for x > 0, alpha * (exp(x) - 1) otherwise; f' = 1 or alpha * exp(x)."""
+    alpha = float(alpha)
+    name = "elu" if alpha == 1.0 else f"elu_{alpha:g}"
+    return elementwise(name, lambda x: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))),
+                       lambda x: np.where(x > 0, 1, alpha * np.exp(np.minimum(x, 0))))
+
+
+def selu(x: Array) -> Array:
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+
+
+def selu_derivative(x: Array) -> Array:
+    return SELU_SCALE * np.where(x > 0, 1, SELU_ALPHA * np.exp(np.minimum(x, 0)))
+
+
+def make_gelu(approximate: bool = False) -> Activation:
+    """x * Phi(x), Phi the standard normal CDF (Keras 3's default, approximate=False), or the
+    tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate:
+        def inner(x):
+            return np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+
+        def derivative(x):
+            t = inner(x)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (
+                1 + 3 * 0.044715 * x * x)
+        return elementwise("gelu_approximate", lambda x: 0.5 * x * (1 + inner(x)), derivative)
+
+    def cdf(x):
+        return (0.5 * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype)
+
+    def derivative(x):   # Phi(x) + x * phi(x)
+        return cdf(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return elementwise("gelu", lambda x: x * cdf(x), derivative)
+
+
+def softplus(x: Array) -> Array:
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def silu(x: Array) -> Array:
+    return x * sigmoid(x)
+
+
+def silu_derivative(x: Array) -> Array:
+    s = sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+def hard_sigmoid(x: Array) -> Array:
+    """Keras 3: 0 for x <= -3, 1 for x >= 3, x / 6 + 0.5 between (Keras 2 used 0.2 x + 0.5)."""
+    return np.clip(x / 6 + 0.5, 0, 1)
+
+
+def hard_sigmoid_derivative(x: Array) -> Array:
+    return np.where((x > -3) & (x < 3), 1 / 6, 0).astype(x.dtype)
+
+
+def mish(x: Array) -> Array:
+    return x * np.tanh(softplus(x))
+
+
+def mish_derivative(x: Array) -> Array:
+    t = np.tanh(softplus(x))
+    return t + x * (1 - t * t) * sigmoid(x)
+
+
 _REGISTRY: dict[str, Activation] = {}
 
 
@@ -143,8 +218,30 @@ for _act in (Activation("linear", linear, linear_backward),
              Activation("sigmoid", sigmoid, sigmoid_backward),
              Activation("tanh", tanh, tanh_backward),
              Activation("softmax", softmax, softmax_backward),
-             make_leaky_relu(0.2)):
+             make_leaky_relu(0.2),
+             make_elu(1.0),
+             elementwise("selu", selu, selu_derivative),
+             make_gelu(False), make_gelu(True),
+             elementwise("softplus", softplus, sigmoid),
+             elementwise("softsign", lambda x: x / (1 + np.abs(x)),
+                         lambda x: 1 / (1 + np.abs(x)) ** 2),
+             elementwise("silu", silu, silu_derivative),
+             elementwise("hard_sigmoid", hard_sigmoid, hard_sigmoid_derivative),
+             elementwise("hard_silu", lambda x: x * hard_sigmoid(x),
+                         lambda x: hard_sigmoid(x) + x * hard_sigmoid_derivative(x)),
+             elementwise("relu6", lambda x: np.clip(x, 0, 6),
+                         lambda x: ((x > 0) & (x < 6)).astype(x.dtype)),
+             elementwise("mish", mish, mish_derivative),
+             Activation("exponential", np.exp, lambda x, y, grad_y: grad_y * y)):
     register(_act)
+# Keras's other names for the same functions.
+_REGISTRY["swish"] = _REGISTRY["silu"]
+_REGISTRY["hard_swish"] = _REGISTRY["hard_silu"]
+# Keras's function names (``keras.activations.gelu(x)``; also accepted as ``activation=``).
+elu, gelu, softsign, hard_silu, relu6, exponential = (
+    _REGISTRY[name].forward for name in ("elu", "gelu", "softsign", "hard_silu", "relu6",
+                                          "exponential"))
+swish, hard_swish = silu, hard_silu
 
 
 def get(identifier: str | Activation | None) -> Activation:
@@ -159,6 +256,9 @@ def get(identifier: str | Activation | None) -> Activation:
                              f"{sorted(_REGISTRY)} or an Activation object.")
         return _REGISTRY[identifier]
     if callable(identifier):
+        for known in _REGISTRY.values():   # activation=keras.activations.relu, as Keras allows
+            if known.forward is identifier:
+                return known
         raise TypeError(
             "A bare function has no derivative, so it cannot be back-propagated: wrap it with "
             "scratchnet.activations.elementwise(name, function, derivative).")

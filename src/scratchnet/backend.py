@@ -47,3 +47,26 @@ def set_random_seed(seed: int) -> None:
 def rng() -> np.random.Generator:
     """The library-wide generator, used where no more specific one is given."""
     return _rng
+
+
+# --- Keras backend functions programs call --------------------------------------------------
+def image_data_format() -> str:
+    """Always "channels_last": every scratchnet image layer takes (N, H, W, C)."""
+    return "channels_last"
+
+
+def set_image_data_format(data_format: str) -> None:
+    if data_format != "channels_last":
+        raise ValueError(f"scratchnet supports image_data_format 'channels_last' only, got "
+                         f"{data_format!r}; transpose (N, C, H, W) data with "
+                         f"x.transpose(0, 2, 3, 1).")
+
+
+def epsilon() -> float:
+    """The fuzz factor Keras clips probabilities with (1e-7)."""
+    return 1e-7
+
+
+def clear_session() -> None:
+    """Keras frees its global graph state here; scratchnet keeps none (layer names are per
+    model), so there is nothing to clear."""

@@ -202,3 +202,32 @@ mean_squared_error = mse = MeanSquaredError()
 categorical_crossentropy = CategoricalCrossentropy()
 sparse_categorical_crossentropy = SparseCategoricalCrossentropy()
 binary_crossentropy = BinaryCrossentropy()
+
+# The rest of Keras 3's losses subclass Loss, so they are defined after it.
+from .extra_losses import (  # noqa: E402
+    ALIASES as _EXTRA_ALIASES,
+)
+from .extra_losses import (  # noqa: E402, F401
+    CategoricalHinge,
+    Hinge,
+    Huber,
+    KLDivergence,
+    LogCosh,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    SquaredHinge,
+)
+
+_ALIASES.update(_EXTRA_ALIASES)
+mean_absolute_error = mae = MeanAbsoluteError()
+mean_absolute_percentage_error = mape = MeanAbsolutePercentageError()
+mean_squared_logarithmic_error = msle = MeanSquaredLogarithmicError()
+huber = Huber()
+log_cosh = logcosh = LogCosh()
+poisson = Poisson()
+hinge = Hinge()
+squared_hinge = SquaredHinge()
+categorical_hinge = CategoricalHinge()
+kl_divergence = kld = KLDivergence()

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import activations, backend, losses, optimizers, validation
+from . import activations, backend, losses, optimizers, regularizers, validation
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from .fusion import relu_max_pool
@@ -188,11 +188,11 @@ class Sequential:
 
     def trainable_params(self) -> dict[str, Array]:
         return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.params.items()}
+                for key, value in layer.params.items() if key not in layer.non_trainable}
 
     def trainable_grads(self) -> dict[str, Array]:
         return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.grads.items()}
+                for key, value in layer.grads.items() if key not in layer.non_trainable}
 
     def forward_loss(self, x: Array, y: Array, training: bool = False,
                      input_gradient: bool = True) -> tuple[float, Array, Callable[[], Any]]:
@@ -204,8 +204,14 @@ class Sequential:
         out, backward = self.forward(x, training=training, logits=fused is not None,
                                      input_gradient=input_gradient)
         value, loss_backward = (fused or self.loss).forward(y, out)
+        value += regularizers.regularization_loss(self.layers)   # weight penalties, as Keras
         y_pred = self._final_activation()[0](out) if fused is not None else out
-        return value, y_pred, lambda: backward(loss_backward())
+
+        def backward_with_penalties() -> Any:
+            grad_x = backward(loss_backward())
+            regularizers.add_regularization_gradients(self.layers)
+            return grad_x
+        return value, y_pred, backward_with_penalties
 
     def compute_loss_and_gradients(self, x: Array, y: Array,
                                    training: bool = True) -> tuple[float, Array]:

@@ -30,27 +30,100 @@ class Optimizer:
     # the same numbers. A custom update that is not element-wise (a norm, say) keeps False.
     elementwise = False
 
-    def __init__(self, learning_rate: float = 0.001):
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-                or not math.isfinite(learning_rate) or learning_rate < 0:
-            raise ValueError(f"{type(self).__name__} learning_rate must be a finite number >= 0, "
-                             f"got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
+    def __init__(self, learning_rate: float = 0.001, *, lr: float | None = None,
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 decay: float = 0.0, name: str | None = None, **unknown: Any):
+        """Options every optimizer takes (Keras 3, plus two Keras 2 spellings):
+
+        - ``weight_decay``: before each update, w -= w * weight_decay * lr (decoupled).
+        - ``clipnorm`` (per weight), ``global_clipnorm`` (all weights together), ``clipvalue``
+          (per entry): gradients are clipped before the update; at most one of the norms.
+        - ``lr`` (Keras 2): another name for learning_rate; it wins when given.
+        - ``decay`` (Keras 2): time-based decay, lr_t = lr / (1 + decay * iterations).
+        - ``name``: accepted for Keras code, not used (the config keeps the type's name).
+        """
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown argument(s) {sorted(unknown)}; "
+                            f"expected learning_rate, the optimizer's own settings, "
+                            f"weight_decay, clipnorm, clipvalue, global_clipnorm (or Keras 2's "
+                            f"lr and decay)")
+        self.learning_rate = learning_rate if lr is None else lr
+        self.weight_decay = _optional(weight_decay, f"{type(self).__name__} weight_decay")
+        self.clipnorm = _optional(clipnorm, f"{type(self).__name__} clipnorm")
+        self.clipvalue = _optional(clipvalue, f"{type(self).__name__} clipvalue")
+        self.global_clipnorm = _optional(global_clipnorm,
+                                         f"{type(self).__name__} global_clipnorm")
+        if self.clipnorm is not None and self.global_clipnorm is not None:
+            raise ValueError(f"{type(self).__name__}: pass clipnorm or global_clipnorm, not both")
+        self.decay = check_number(decay, f"{type(self).__name__} decay", 0)
         self.iterations = 0
         self.slots: dict[str, dict[str, Array]] = {}
 
+    @property
+    def learning_rate(self) -> float:
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+                or not math.isfinite(value) or value < 0:
+            raise ValueError(f"{type(self).__name__} learning_rate must be a finite number >= 0, "
+                             f"got {value!r}")
+        self._learning_rate = float(value)
+
+    @property
+    def lr_t(self) -> float:
+        """The learning rate of the current step: learning_rate, unless Keras 2's decay is set."""
+        return self._learning_rate / (1 + self.decay * self.iterations)
+
+    # Keras 2's name for it (``optimizer.lr``, ``K.set_value(model.optimizer.lr, ...)``).
+    lr = learning_rate
+
+    def initial_slot(self, slot: str, param: Array) -> Array:
+        """A new slot for ``param`` (zeros; Adagrad starts its accumulator elsewhere)."""
+        return np.zeros_like(param)
+
     def apply(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
         """One step: update every ``params[key]`` in place from ``grads[key]``."""
+        grads = self._clipped(grads)
+        self.before_step()
         for key, param in params.items():
             slots = self.slots.get(key)
             if slots is None:
-                slots = self.slots[key] = {s: np.zeros_like(param) for s in self.slot_names}
+                slots = self.slots[key] = {s: self.initial_slot(s, param)
+                                           for s in self.slot_names}
+            if self.weight_decay:
+                param -= param * (self.weight_decay * self.lr_t)
             if self.elementwise and param.size > BLOCK and _all_contiguous(param, grads[key],
                                                                            *slots.values()):
                 self._update_in_blocks(param, grads[key], slots)
             else:
                 self.update(param, grads[key], slots)
         self.iterations += 1
+
+    def before_step(self) -> None:
+        """Once per step, before any weight is updated (Nadam's running product)."""
+
+    def _clipped(self, grads: dict[str, Array]) -> dict[str, Array]:
+        """Gradients clipped as Keras 3 does (copies: the layers' own arrays stay as they are)."""
+        if self.clipvalue is None and self.clipnorm is None and self.global_clipnorm is None:
+            return grads
+        out = {key: g.copy() for key, g in grads.items()}
+        if self.clipnorm is not None:
+            for g in out.values():
+                norm = float(np.sqrt((g * g).sum()))
+                if norm > self.clipnorm:
+                    g *= self.clipnorm / norm
+        if self.global_clipnorm is not None:
+            norm = math.sqrt(sum(float((g * g).sum()) for g in out.values()))
+            if norm > self.global_clipnorm:
+                for g in out.values():
+                    g *= self.global_clipnorm / norm
+        if self.clipvalue is not None:
+            for g in out.values():
+                np.clip(g, -self.clipvalue, self.clipvalue, out=g)
+        return out
 
     def _update_in_blocks(self, param: Array, grad: Array, slots: dict[str, Array]) -> None:
         flat_p, flat_g = param.reshape(-1), grad.reshape(-1)
@@ -67,7 +140,17 @@ class Optimizer:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        config: dict[str, Any] = {"name": self.name, "learning_rate": self.learning_rate}
+        for option in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
+            if getattr(self, option) is not None:
+                config[option] = getattr(self, option)
+        if self.decay:
+            config["decay"] = self.decay
+        return config
+
+
+def _optional(value: Any, what: str) -> float | None:
+    return None if value is None else check_number(value, what, 0)
 
 
 def _all_contiguous(*arrays: Array) -> bool:
@@ -80,14 +163,15 @@ class SGD(Optimizer):
     name = "sgd"
     elementwise = True
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 **kwargs: Any):
+        super().__init__(learning_rate, **kwargs)
         self.momentum = check_number(momentum, "SGD momentum", 0, 1)
         self.nesterov = bool(nesterov)
         self.slot_names = ("momentum",) if self.momentum else ()
 
     def update(self, param, grad, slots):
-        lr = self.learning_rate
+        lr = self.lr_t
         if not self.momentum:
             param -= lr * grad
             return
@@ -111,24 +195,31 @@ class Adam(Optimizer):
     slot_names = ("m", "v")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7):
-        super().__init__(learning_rate)
+                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any):
+        super().__init__(learning_rate, **kwargs)
+        what = type(self).__name__
         # beta = 1 would divide by 1 - beta^t = 0 on the first step.
-        self.beta_1 = check_number(beta_1, "Adam beta_1", 0, 1, high_inclusive=False)
-        self.beta_2 = check_number(beta_2, "Adam beta_2", 0, 1, high_inclusive=False)
-        self.epsilon = check_number(epsilon, "Adam epsilon", 0)
+        self.beta_1 = check_number(beta_1, f"{what} beta_1", 0, 1, high_inclusive=False)
+        self.beta_2 = check_number(beta_2, f"{what} beta_2", 0, 1, high_inclusive=False)
+        self.epsilon = check_number(epsilon, f"{what} epsilon", 0)
+        self.amsgrad = bool(amsgrad)
+        if self.amsgrad:   # v_hat = max(v_hat, v) replaces v in the step
+            self.slot_names = ("m", "v", "v_hat")
 
     def update(self, param, grad, slots):
         t = self.iterations + 1
-        alpha = self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        alpha = self.lr_t * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
         m, v = slots["m"], slots["v"]
         m += (grad - m) * (1 - self.beta_1)
         v += (grad * grad - v) * (1 - self.beta_2)
+        if self.amsgrad:
+            np.maximum(slots["v_hat"], v, out=slots["v_hat"])
+            v = slots["v_hat"]
         param -= alpha * m / (np.sqrt(v) + self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
+                "epsilon": self.epsilon, **({"amsgrad": True} if self.amsgrad else {})}
 
 
 class RMSprop(Optimizer):
@@ -138,8 +229,8 @@ class RMSprop(Optimizer):
     elementwise = True
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7):
-        super().__init__(learning_rate)
+                 epsilon: float = 1e-7, **kwargs: Any):
+        super().__init__(learning_rate, **kwargs)
         self.rho = check_number(rho, "RMSprop rho", 0, 1)
         self.momentum = check_number(momentum, "RMSprop momentum", 0, 1)
         self.epsilon = check_number(epsilon, "RMSprop epsilon", 0)
@@ -149,7 +240,7 @@ class RMSprop(Optimizer):
         v = slots["velocity"]
         v *= self.rho
         v += (1 - self.rho) * grad * grad
-        step = self.learning_rate * grad / np.sqrt(v + self.epsilon)
+        step = self.lr_t * grad / np.sqrt(v + self.epsilon)
         if self.momentum:
             m = slots["momentum"]
             m *= self.momentum
@@ -170,8 +261,9 @@ class Adadelta(Optimizer):
     elementwise = True
     slot_names = ("accumulated_grad", "accumulated_delta")
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.95, epsilon: float = 1e-7,
+                 **kwargs: Any):
+        super().__init__(learning_rate, **kwargs)
         self.rho = check_number(rho, "Adadelta rho", 0, 1)
         self.epsilon = check_number(epsilon, "Adadelta epsilon", 0)
 
@@ -195,15 +287,19 @@ class Adadelta(Optimizer):
         scratch *= delta
         acc_delta *= rho
         acc_delta += scratch
-        delta *= self.learning_rate
+        delta *= self.lr_t
         param += delta
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
+# Keras 3's other optimizers build on the classes above, so they are imported after them.
+from .extra_optimizers import Adagrad, Adamax, AdamW, Nadam  # noqa: E402
+
 _CLASSES: dict[str, type[Optimizer]] = {
-    "sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adadelta": Adadelta}
+    "sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adadelta": Adadelta, "adamw": AdamW,
+    "nadam": Nadam, "adagrad": Adagrad, "adamax": Adamax}
 
 
 def get(identifier: str | Optimizer) -> Optimizer:

@@ -149,7 +149,8 @@ def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: 
     used: set[str] = set()
 
     def from_file(layer: Any):
-        def add_weight(name: str, shape: tuple[int, ...], initializer: Any) -> np.ndarray:
+        def add_weight(name: str, shape: tuple[int, ...], initializer: Any,
+                       trainable: bool = True) -> np.ndarray:
             key = f"weights/{layer.name}/{name}"
             entry = header.get(key)
             if entry is None:
@@ -161,6 +162,8 @@ def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: 
             value = tensor(data, start, entry)
             layer.params[name] = value
             layer.grads[name] = np.zeros_like(value)
+            if not trainable:
+                layer.non_trainable.add(name)
             used.add(key)
             return value
         return add_weight

@@ -2,25 +2,37 @@
 from .activation import Activation
 from .average_pooling2d import AveragePooling2D
 from .base import ActivatedLayer, Layer
+from .batch_normalization import BatchNormalization
 from .conv2d import Conv2D
+from .cropping2d import Cropping2D
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .global_pooling2d import GlobalAveragePooling2D, GlobalMaxPooling2D
 from .input_layer import Input
 from .leaky_relu import LeakyReLU
 from .max_pooling2d import MaxPooling2D
 from .relu import ReLU
+from .rescaling import Rescaling
+from .reshape import Reshape
 from .softmax import Softmax
+from .up_sampling2d import UpSampling2D
+from .zero_padding2d import ZeroPadding2D
 
 # Keras aliases.
 MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 InputLayer = Input
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D
 
 BUILTIN_LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls for cls in (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten,
                                   Input, LeakyReLU, MaxPooling2D, ReLU, Softmax)
 }
+BUILTIN_LAYERS.update({cls.__name__: cls for cls in (
+    BatchNormalization, Cropping2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Rescaling, Reshape,
+    UpSampling2D, ZeroPadding2D)})
 _CUSTOM_LAYERS: dict[str, type[Layer]] = {}
 
 
@@ -43,4 +55,7 @@ def get_class(class_name: str) -> type[Layer]:
 
 __all__ = ["Activation", "ActivatedLayer", "AveragePooling2D", "AvgPool2D", "Conv2D", "Dense",
            "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU", "MaxPool2D",
-           "MaxPooling2D", "ReLU", "Softmax", "register", "get_class"]
+           "MaxPooling2D", "ReLU", "Softmax", "register", "get_class",
+           "BatchNormalization", "Cropping2D", "GlobalAveragePooling2D", "GlobalAvgPool2D",
+           "GlobalMaxPool2D", "GlobalMaxPooling2D", "Rescaling", "Reshape", "UpSampling2D",
+           "ZeroPadding2D"]

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import activations, backend, initializers, validation
+from .. import activations, backend, initializers, regularizers, validation
 from ..ops.elementwise import relu_backward_from_output, relu_inplace
 
 Array = np.ndarray
@@ -58,6 +58,7 @@ class Layer:
         self.trainable = trainable
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}
+        self.non_trainable: set[str] = set()   # params that are state, never trained
         self.built = False
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
@@ -72,10 +73,16 @@ class Layer:
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(input_shape)
 
-    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any) -> Array:
+    def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any,
+                   trainable: bool = True) -> Array:
+        """A weight in ``params`` (saved, in get_weights). ``trainable=False``: state such as
+        BatchNormalization's moving mean, saved but never handed to the optimizer (its grad
+        stays zero)."""
         value = initializers.get(initializer)(tuple(shape), dtype=backend.floatx())
         self.params[name] = value
         self.grads[name] = np.zeros_like(value)
+        if not trainable:
+            self.non_trainable.add(name)
         return value
 
     # --- computation -------------------------------------------------------------------------
@@ -132,8 +139,10 @@ class ActivatedLayer(Layer):
 
     def __init__(self, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 **kwargs: Any):
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)   # see regularizers.py
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -176,4 +185,7 @@ class ActivatedLayer(Layer):
                 "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                **{f"{key}_regularizer": regularizers.serialize(reg) for key, reg in (
+                    ("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer))
+                   if reg is not None}}

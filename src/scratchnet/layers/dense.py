@@ -20,7 +20,11 @@ class Dense(ActivatedLayer):
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 **kwargs: Any):
+                 input_dim: int | None = None, **kwargs: Any):
+        if input_dim is not None:   # Keras 2: Dense(32, input_dim=784) = input_shape=(784,)
+            if "input_shape" in kwargs:
+                raise ValueError("Dense takes input_dim or input_shape, not both")
+            kwargs["input_shape"] = (input_dim,)
         super().__init__(activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          bias_initializer=bias_initializer, **kwargs)

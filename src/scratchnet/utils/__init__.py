@@ -1,11 +1,12 @@
-"""Utilities with Keras' semantics: ``to_categorical``."""
+"""Utilities with Keras' semantics: ``to_categorical``, ``normalize`` (also under Keras 2's
+``utils.np_utils``)."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-from .backend import set_random_seed  # noqa: F401  (keras.utils.set_random_seed)
+from ..backend import set_random_seed  # noqa: F401  (keras.utils.set_random_seed)
 
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
@@ -47,3 +48,16 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
     out = np.zeros((flat.size, num_classes), dtype=dtype)
     out[np.arange(flat.size), flat] = 1
     return out.reshape(shape + (num_classes,))
+
+
+def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
+    """x divided by its ``order``-norm along ``axis`` (zero vectors stay zero), as Keras."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"normalize expects an array of numbers, got dtype {x.dtype}")
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
+
+
+from . import np_utils  # noqa: E402, F401  (Keras 2's keras.utils.np_utils, after what it re-exports)
