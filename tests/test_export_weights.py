@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,6 +178,27 @@ def test_keras_file_layout_is_keras_3s(tmp_path):
         np.testing.assert_array_equal(f["layers/dense_1/vars/1"][()],
                                       model.layers[-1].params["bias"])
     assert export.keras_h5.keras_snake_case("LeakyReLU") == "leaky_re_lu"   # Keras's own rule
+
+
+KERAS_FILE = Path(__file__).parent / "data" / "keras3_small_cnn.weights.h5"
+
+
+def test_a_file_written_by_keras_3_loads_and_predicts_what_keras_did(tmp_path):
+    """tests/data/keras3_small_cnn.*: written by Keras 3.15.1 (torch backend) with its own
+    predictions, by benchmarks/interop_roundtrip.py; 'same' padding with stride 2 is asymmetric."""
+    expected = np.load(KERAS_FILE.with_suffix("").with_suffix(".npz"), allow_pickle=False)
+    model = sn.load_keras_weights(small_cnn(), KERAS_FILE)
+    np.testing.assert_allclose(model.predict(expected["x"]), expected["keras_predictions"],
+                               atol=1e-5, rtol=0)
+
+    def tree(path):
+        with h5py.File(path, "r") as f:
+            names = []
+            f.visititems(lambda name, item: names.append(
+                (name, getattr(item, "shape", None), "name" in item.attrs)))
+            return sorted(names)
+    ours = export.save_keras_weights(model, tmp_path / "ours.weights.h5")
+    assert tree(ours) == tree(KERAS_FILE)       # the same groups, datasets, shapes and attrs
 
 
 def test_keras_weights_of_another_architecture_list_names_and_shapes(tmp_path):
