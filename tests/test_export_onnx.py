@@ -117,6 +117,34 @@ def test_batch_normalization_matches_onnx_runtime(shape, tmp_path):
     assert_matches(model, tmp_path)
 
 
+class StandInBatchNorm(layers.Layer):
+    """Inference-time BatchNormalization with Keras's weights and epsilon: runs the
+    BatchNormalization converters whether or not the library's own layer exists yet."""
+    epsilon, axis, momentum = 1e-3, -1, 0.99
+
+    def build(self, input_shape):
+        for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+            self.add_weight(name, (input_shape[-1],), "ones")
+        super().build(input_shape)
+
+    def forward(self, x, training=False):
+        p = self.params
+        scale = p["gamma"] / np.sqrt(p["moving_variance"] + self.epsilon)
+        return (x - p["moving_mean"]) * scale + p["beta"], None
+
+
+@pytest.mark.parametrize("shape", [(6, 5, 3), (7,)])
+def test_batch_normalization_converter_matches_onnx_runtime(shape, tmp_path, monkeypatch):
+    from scratchnet.export import onnx as onnx_export
+    monkeypatch.setitem(onnx_export.CONVERTERS, StandInBatchNorm,
+                        onnx_export.batch_normalization)
+    model = randomize(sn.Sequential([layers.Input(shape), layers.Dense(4), StandInBatchNorm()]))
+    weights = model.get_weights()
+    weights[-1] = np.abs(weights[-1]) + 0.1    # a variance is positive
+    model.set_weights(weights)
+    assert_matches(model, tmp_path)
+
+
 def test_graph_is_opset_17_with_named_dynamic_batch_input(tmp_path):
     model = randomize(zoo.get("mnist-cnn"))
     proto = onnx.load(str(model.export(tmp_path / "m.onnx")))

@@ -196,27 +196,29 @@ def _relu(layer: Any, graph: Graph, x: str) -> str:
     return y
 
 
+def batch_normalization(layer: Any, graph: Graph, x: str) -> str:
+    axis = getattr(layer, "axis", -1)
+    rank = len(layer.input_shape) + 1
+    if axis not in (-1, rank - 1):
+        raise InteropError(f"layer {layer.name!r}: ONNX export supports BatchNormalization "
+                           f"over the last (channels) axis, got axis={axis}")
+    if rank not in (2, 4):
+        raise InteropError(f"layer {layer.name!r}: ONNX export supports BatchNormalization "
+                           f"of (N, C) or (N, H, W, C) inputs, got rank {rank}")
+    weights = named_weights(layer)
+    channels = layer.input_shape[-1]
+    gamma = weights.get("gamma", np.ones(channels))
+    beta = weights.get("beta", np.zeros(channels))
+    inputs = [graph.to_channels_first(x)] + [
+        graph.constant(f"{layer.name}.{key}", value) for key, value in
+        (("gamma", gamma), ("beta", beta), ("moving_mean", weights["moving_mean"]),
+         ("moving_variance", weights["moving_variance"]))]
+    return graph.node("BatchNormalization", inputs, layer.name,
+                      epsilon=float(getattr(layer, "epsilon", 1e-3)))
+
+
 if getattr(layers, "BatchNormalization", None) is not None:
-    @register(layers.BatchNormalization)
-    def _batch_norm(layer: Any, graph: Graph, x: str) -> str:
-        axis = getattr(layer, "axis", -1)
-        rank = len(layer.input_shape) + 1
-        if axis not in (-1, rank - 1):
-            raise InteropError(f"layer {layer.name!r}: ONNX export supports BatchNormalization "
-                               f"over the last (channels) axis, got axis={axis}")
-        if rank not in (2, 4):
-            raise InteropError(f"layer {layer.name!r}: ONNX export supports BatchNormalization "
-                               f"of (N, C) or (N, H, W, C) inputs, got rank {rank}")
-        weights = named_weights(layer)
-        channels = layer.input_shape[-1]
-        gamma = weights.get("gamma", np.ones(channels))
-        beta = weights.get("beta", np.zeros(channels))
-        inputs = [graph.to_channels_first(x)] + [
-            graph.constant(f"{layer.name}.{key}", value) for key, value in
-            (("gamma", gamma), ("beta", beta), ("moving_mean", weights["moving_mean"]),
-             ("moving_variance", weights["moving_variance"]))]
-        return graph.node("BatchNormalization", inputs, layer.name,
-                          epsilon=float(getattr(layer, "epsilon", 1e-3)))
+    register(layers.BatchNormalization)(batch_normalization)
 
 
 # --- the model ---------------------------------------------------------------------------------

@@ -242,28 +242,30 @@ def _relu(layer: Any, context: Context) -> list[TorchModule]:
                        f"threshold={threshold}) has no single torch.nn module")
 
 
+def batch_normalization(layer: Any, context: Context) -> list[TorchModule]:
+    _needs_image_order(layer, context)
+    rank = len(layer.input_shape) + 1
+    if getattr(layer, "axis", -1) not in (-1, rank - 1) or rank not in (2, 4):
+        raise InteropError(f"layer {layer.name!r}: the torch export supports "
+                           f"BatchNormalization over the channels of (N, C) or "
+                           f"(N, H, W, C) inputs")
+    channels = layer.input_shape[-1]
+    kind = "nn.BatchNorm2d" if rank == 4 else "nn.BatchNorm1d"
+    names = set(named_weights(layer))
+    tensors = {
+        "weight": Tensor("gamma" if "gamma" in names else None,
+                         constant=np.ones(channels, np.float32)),
+        "bias": Tensor("beta" if "beta" in names else None,
+                       constant=np.zeros(channels, np.float32)),
+        "running_mean": Tensor("moving_mean"), "running_var": Tensor("moving_variance"),
+        "num_batches_tracked": Tensor(None, constant=np.zeros((), np.int64))}
+    momentum = 1 - float(getattr(layer, "momentum", 0.99))   # torch's is the new sample's
+    return [TorchModule(f"{kind}({channels}, eps={_num(getattr(layer, 'epsilon', 1e-3))}, "
+                        f"momentum={_num(round(momentum, 12))})", tensors, layer)]
+
+
 if getattr(layers, "BatchNormalization", None) is not None:
-    @register(layers.BatchNormalization)
-    def _batch_norm(layer: Any, context: Context) -> list[TorchModule]:
-        _needs_image_order(layer, context)
-        rank = len(layer.input_shape) + 1
-        if getattr(layer, "axis", -1) not in (-1, rank - 1) or rank not in (2, 4):
-            raise InteropError(f"layer {layer.name!r}: the torch export supports "
-                               f"BatchNormalization over the channels of (N, C) or "
-                               f"(N, H, W, C) inputs")
-        channels = layer.input_shape[-1]
-        kind = "nn.BatchNorm2d" if rank == 4 else "nn.BatchNorm1d"
-        names = set(named_weights(layer))
-        tensors = {
-            "weight": Tensor("gamma" if "gamma" in names else None,
-                             constant=np.ones(channels, np.float32)),
-            "bias": Tensor("beta" if "beta" in names else None,
-                           constant=np.zeros(channels, np.float32)),
-            "running_mean": Tensor("moving_mean"), "running_var": Tensor("moving_variance"),
-            "num_batches_tracked": Tensor(None, constant=np.zeros((), np.int64))}
-        momentum = 1 - float(getattr(layer, "momentum", 0.99))   # torch's is the new sample's
-        return [TorchModule(f"{kind}({channels}, eps={_num(getattr(layer, 'epsilon', 1e-3))}, "
-                            f"momentum={_num(round(momentum, 12))})", tensors, layer)]
+    register(layers.BatchNormalization)(batch_normalization)
 
 
 # --- the model ---------------------------------------------------------------------------------
@@ -337,15 +339,17 @@ def load_torch_state_dict(model: Any, path: Any) -> Any:
     Names and shapes must match exactly; the error lists every difference."""
     state = _read_state(path)
     modules = modules_of(model)
-    expected = {}
+    expected, torch_only = {}, set()
     for index, module in enumerate(modules):
         weights = named_weights(module.layer) if module.layer is not None else {}
         for key, tensor in module.tensors.items():
-            value = tensor.constant if tensor.source is None else tensor.to_torch(
-                weights[tensor.source])
-            expected[f"{index}.{key}"] = tuple(value.shape)
-    report = shape_mismatch_report(expected, {k: v.shape for k, v in state.items()},
-                                   f"torch state dict {str(path)!r}", model.name)
+            if tensor.source is None:   # torch's own bookkeeping: optional, ignored here
+                torch_only.add(f"{index}.{key}")
+            else:
+                expected[f"{index}.{key}"] = tuple(tensor.to_torch(weights[tensor.source]).shape)
+    found = {k: v.shape for k, v in state.items() if k not in torch_only}
+    report = shape_mismatch_report(expected, found, f"torch state dict {str(path)!r}",
+                                   model.name)
     if report:
         raise InteropError(report + "\n  (the torch modules: " + ", ".join(
             f"{i}: {m.code}" for i, m in enumerate(modules)) + ")")
