@@ -54,10 +54,9 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_printed_torch_model_computes_scratchnets_predictions(name, tmp_path):
-    model = randomize(sn.Sequential(CASES[name]))
-    path = export.save_torch_state_dict(model, tmp_path / "m.safetensors")
+def assert_torch_matches(model, path):
+    """The printed modules, loaded strictly from ``path``, compute ``model.predict`` (images
+    go in channels-first and come out so); returns the input used."""
     net = torch_model(model)
     net.load_state_dict(safetensors_torch.load_file(str(path)), strict=True)
     x = np.random.default_rng(1).normal(size=(3, *model.input_shape)).astype(np.float32)
@@ -68,6 +67,13 @@ def test_printed_torch_model_computes_scratchnets_predictions(name, tmp_path):
     if expected.ndim == 4:
         expected = expected.transpose(0, 3, 1, 2)
     np.testing.assert_allclose(y, expected, atol=1e-5, rtol=0)
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_printed_torch_model_computes_scratchnets_predictions(name, tmp_path):
+    model = randomize(sn.Sequential(CASES[name]))
+    assert_torch_matches(model, export.save_torch_state_dict(model, tmp_path / "m.safetensors"))
 
 
 @pytest.mark.parametrize("shape", [(6, 5, 3), (7,)])
@@ -77,6 +83,7 @@ def test_batch_normalization_converter_in_torch(shape, tmp_path, monkeypatch):
     from scratchnet.export import torch_state
     monkeypatch.setitem(torch_state.TORCH_CONVERTERS, StandInBatchNorm,
                         torch_state.batch_normalization)
+
     def build():
         first = layers.Conv2D(4, 1) if len(shape) == 3 else layers.Dense(4)
         return sn.Sequential([layers.Input(shape), first, StandInBatchNorm()])
@@ -85,18 +92,10 @@ def test_batch_normalization_converter_in_torch(shape, tmp_path, monkeypatch):
     weights[-1] = np.abs(weights[-1]) + 0.1
     model.set_weights(weights)
     path = export.save_torch_state_dict(model, tmp_path / "m.safetensors")
-    net = torch_model(model)
-    net.load_state_dict(safetensors_torch.load_file(str(path)), strict=True)
-    x = np.random.default_rng(1).normal(size=(3, *model.input_shape)).astype(np.float32)
-    tx = torch.from_numpy(x.transpose(0, 3, 1, 2).copy() if x.ndim == 4 else x)
-    with torch.no_grad():
-        y = net(tx).numpy()
-    expected = model.predict(x)
-    np.testing.assert_allclose(y, expected.transpose(0, 3, 1, 2) if y.ndim == 4 else expected,
-                               atol=1e-5, rtol=0)
+    x = assert_torch_matches(model, path)
     back = randomize(build(), seed=5)
     sn.load_torch_state_dict(back, path)
-    np.testing.assert_array_equal(back.predict(x), expected)
+    np.testing.assert_array_equal(back.predict(x), model.predict(x))
 
 
 def test_torch_trained_weights_load_back(tmp_path):
