@@ -22,6 +22,7 @@ from .backend import floatx, set_floatx, set_random_seed
 from .callbacks import Callback, History
 from .diagnostics.doctor import doctor
 from .diagnostics.gradcheck import gradcheck
+from .export import load_keras_weights, load_torch_state_dict
 from .model import Sequential
 from .profiling import profile
 from .saving import load_model
@@ -30,4 +31,5 @@ __version__ = "0.1.0"
 __all__ = ["Sequential", "load_model", "gradcheck", "doctor", "profile",
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
-           "set_random_seed", "datasets", "models", "regularizers", "utils"]
+           "set_random_seed", "datasets", "models", "regularizers", "utils", "export",
+           "load_torch_state_dict", "load_keras_weights"]

@@ -364,5 +364,11 @@ class Sequential:
         from .saving import save_model
         save_model(self, filepath)
 
+    def export(self, filepath: Any, format: str = "onnx") -> Any:
+        """Write the model as ONNX ("onnx"), a PyTorch state dict ("torch") or Keras 3 weights
+        ("keras"), atomically; see scratchnet.export and docs/interop.md."""
+        from .export import export
+        return export(self, filepath, format=format)
+
     def dropout_layers(self) -> list[Dropout]:
         return [layer for layer in self.layers if isinstance(layer, Dropout)]
