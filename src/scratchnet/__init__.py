@@ -12,9 +12,10 @@ from .diagnostics.gradcheck import gradcheck
 from .model import Sequential
 from .profiling import profile
 from .saving import load_model
+from .tracing import compare, trace
 
 __version__ = "0.1.0"
 __all__ = ["Sequential", "load_model", "gradcheck", "doctor", "profile",
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
-           "set_random_seed"]
+           "set_random_seed", "trace", "compare"]
