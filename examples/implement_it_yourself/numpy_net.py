@@ -135,8 +135,13 @@ class Net:
         if name == "mean_squared_error":
             return np.mean((p - y) ** 2), 2 * (p - y) / (n * p.shape[-1])
         if name == "categorical_crossentropy":
-            q = np.clip(p / p.sum(-1, keepdims=True), 1e-7, 1 - 1e-7)
-            return -(y * np.log(q)).sum() / len(p), -y / q / n
+            # Keras renormalises p to sum 1 and clips it; the gradient goes through both.
+            total = p.sum(-1, keepdims=True)
+            q = p / total
+            clipped = np.clip(q, 1e-7, 1 - 1e-7)
+            grad_q = np.where(clipped == q, -y / clipped, 0) / n
+            grad = (grad_q - (grad_q * q).sum(-1, keepdims=True)) / total
+            return -(y * np.log(clipped)).sum() / len(p), grad
         raise SystemExit(f"this example has no loss {name!r}")
 
     def update(self, name, value, grad, state):

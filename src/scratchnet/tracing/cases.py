@@ -130,9 +130,11 @@ def _layer_case(build: Callable[[], Layer], shape: tuple[int, ...], special: Any
     for key, value in layer.params.items():
         writer.add(f"{layer.name}/{key}", value, param_layout(layer, key, value.ndim),
                    f"{layer.name} {key}")
+    rngs = {}
     if isinstance(layer, layers.Dropout):
         layer.rng = np.random.default_rng(SEED)
-    recorder = TraceRecorder(writer, "", {id(layer.rng): layer.rng} if layer.rng else {})
+        rngs = {id(layer.rng): layer.rng}
+    recorder = TraceRecorder(writer, "", rngs)
     if not training:
         recorder.after_forward = lambda lyr, xi, yi: writer.add(
             f"{lyr.name}/output", yi, data_layout(yi.ndim), f"{lyr.name} output (inference)")

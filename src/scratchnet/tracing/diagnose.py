@@ -323,12 +323,14 @@ def check_loss_mixup(case: Case) -> Diagnosis | None:
     shortcut = (p - y) / n
     mse = 2 * (p - y) / (n * k)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ce = -y / np.clip(p, 1e-7, 1) / n
+        naive_ce = -y / np.clip(p, 1e-7, 1) / n
+    ce = naive_ce + y.sum(-1, keepdims=True) / n      # through Keras's renormalisation
     mse_fix = ("with mean squared error, d loss / d p = 2 (p - y) / (N * outputs), and the "
                "gradient w.r.t. the logits goes through the softmax Jacobian: g_z = p * (g - "
                "sum(g * p)). The shortcut p - y is exact only for softmax + cross-entropy.")
-    ce_fix = ("with cross-entropy, d loss / d p = -y / (N p) (clipped), or, fused with the "
-              "softmax, d loss / d z = (p - y) / N.")
+    ce_fix = ("with Keras's cross-entropy, d loss / d p = (-y / p + sum(y)) / N where p is "
+              "inside the clip [1e-7, 1 - 1e-7] (the sum(y) term comes from renormalising p), "
+              "or, fused with the softmax, d loss / d z = (p - y) / N.")
     if "squared" in loss:
         candidates = [(shortcut, "ce_shortcut_with_mse", "the softmax + cross-entropy shortcut "
                        "(p - y) / N, but the loss is mean squared error"),
@@ -342,6 +344,10 @@ def check_loss_mixup(case: Case) -> Diagnosis | None:
         candidates = [(mse if at_output else _softmax_vjp(p, mse), "mse_gradient_with_ce",
                        "the mean-squared-error gradient, but the loss is cross-entropy")]
         if at_output:
+            candidates.append((naive_ce, "ce_without_renormalisation", "-y / (N p): "
+                               "cross-entropy without Keras's renormalisation p / sum(p), "
+                               "which adds sum(y) / N = 1/N to every entry (the same gradient "
+                               "after a softmax, so only this tensor differs)"))
             candidates.append((shortcut, "logit_gradient_as_output_gradient",
                                "(p - y) / N, the gradient w.r.t. the logits, saved as the "
                                "gradient w.r.t. the softmax output"))
