@@ -1,4 +1,4 @@
-"""``scratchnet compare REF YOURS``: the first of your tensors that differs from a trace, and why."""
+"""``scratchnet compare REF YOURS``: the first of your tensors that differs from a trace, why."""
 from __future__ import annotations
 
 import argparse
