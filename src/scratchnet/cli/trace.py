@@ -31,6 +31,13 @@ def _model(args: argparse.Namespace) -> Any:
 
 
 def run_trace(args: argparse.Namespace) -> int:
+    try:
+        return _run_trace(args)
+    except OSError as err:   # an unwritable --out, a full disk: one line, not a traceback
+        raise CommandError(f"cannot write the trace: {err}") from None
+
+
+def _run_trace(args: argparse.Namespace) -> int:
     from ..tracing import cases
     if args.list:
         rows = cases.listing()
