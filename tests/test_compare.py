@@ -1,6 +1,5 @@
 """compare: the first divergence, its diagnosis, and the classic bugs injected into the C and
 plain-NumPy example programs."""
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -8,20 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_trace import EXAMPLES
+from test_trace import numpy_example as numpy_net
 
 import scratchnet as sn
 from scratchnet import layers, optimizers
 from scratchnet.cli import main
 from scratchnet.tracing import cases
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "implement_it_yourself"
-
-
-def numpy_net():
-    spec = importlib.util.spec_from_file_location("numpy_net", EXAMPLES / "numpy_net.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -92,6 +92,18 @@ static void dense_backward(const float *x, const float *w, const float *g, float
         }
 }
 
+/* w (in, out) -= lr * grad, reading the gradient in the layout dense_backward stored it. */
+static void sgd_kernel(float *w, const float *g, long in, long out, float lr) {
+    for (long i = 0; i < in; i++)
+        for (long o = 0; o < out; o++) {
+#ifdef BUG_TRANSPOSED_GRAD
+            w[i * out + o] -= lr * g[o * in + i];
+#else
+            w[i * out + o] -= lr * g[i * out + o];
+#endif
+        }
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
         fprintf(stderr, "usage: %s TRACE_DIR OUT_DIR LEARNING_RATE\n", argv[0]);
@@ -180,22 +192,8 @@ int main(int argc, char **argv) {
     write_tensor("dense/grad_bias", gb1, h);
 
     /* one SGD step: w -= lr * g */
-    for (long i = 0; i < in; i++)
-        for (long o = 0; o < h; o++) {
-#ifdef BUG_TRANSPOSED_GRAD
-            w1[i * h + o] -= lr * gw1[o * in + i];
-#else
-            w1[i * h + o] -= lr * gw1[i * h + o];
-#endif
-        }
-    for (long i = 0; i < h; i++)
-        for (long o = 0; o < k; o++) {
-#ifdef BUG_TRANSPOSED_GRAD
-            w2[i * k + o] -= lr * gw2[o * h + i];
-#else
-            w2[i * k + o] -= lr * gw2[i * k + o];
-#endif
-        }
+    sgd_kernel(w1, gw1, in, h, lr);
+    sgd_kernel(w2, gw2, h, k, lr);
     for (long o = 0; o < h; o++) b1[o] -= lr * gb1[o];
     for (long o = 0; o < k; o++) b2[o] -= lr * gb2[o];
     write_tensor("dense/kernel_after_step", w1, nw1);
