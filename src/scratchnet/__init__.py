@@ -26,10 +26,11 @@ from .export import load_keras_weights, load_torch_state_dict
 from .model import Sequential
 from .profiling import profile
 from .saving import load_model
+from .tracing import compare, trace
 
 __version__ = "0.1.0"
 __all__ = ["Sequential", "load_model", "gradcheck", "doctor", "profile",
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
            "set_random_seed", "datasets", "models", "regularizers", "utils", "export",
-           "load_torch_state_dict", "load_keras_weights"]
+           "load_torch_state_dict", "load_keras_weights", "trace", "compare"]

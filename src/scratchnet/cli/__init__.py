@@ -12,16 +12,19 @@ import sys
 from typing import Any, Callable
 
 from .common import CommandError
+from .compare import add_compare
 from .doctor import add_doctor
 from .evaluate import add_evaluate
 from .export import add_export
 from .predict import add_predict
 from .profile import add_profile
 from .summary import add_summary
+from .trace import add_trace
 from .train import add_train
 
 COMMANDS: list[Callable[[Any], None]] = [add_train, add_evaluate, add_predict, add_summary,
-                                         add_doctor, add_profile, add_export]
+                                         add_doctor, add_profile, add_export, add_trace,
+                                         add_compare]
 
 
 def build_parser() -> argparse.ArgumentParser:
