@@ -31,11 +31,9 @@ class Optimizer:
     elementwise = False
 
     def __init__(self, learning_rate: float = 0.001):
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-                or not math.isfinite(learning_rate) or learning_rate < 0:
-            raise ValueError(f"{type(self).__name__} learning_rate must be a finite number >= 0, "
-                             f"got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
+        # Any real number (NumPy scalars too: np.float32(0.01), as Keras accepts).
+        self.learning_rate = check_number(learning_rate, f"{type(self).__name__} learning_rate",
+                                          0)
         self.iterations = 0
         self.slots: dict[str, dict[str, Array]] = {}
 
