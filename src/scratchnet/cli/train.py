@@ -132,14 +132,15 @@ def _build_model(settings: dict[str, Any], run_dir: Path, resume: bool) -> Any:
 def _announce(plan: dict[str, Any]) -> str:
     done, total = plan["done"], plan["total"]
     count = total - done
-    epochs = f"{count} epoch{'s' if count != 1 else ''}"
+    more = f"{count} more epoch{'s' if count != 1 else ''}"
+    span = f"epoch {total}" if count == 1 else f"epochs {done + 1}-{total}"
     if plan["resume"]:
-        line = f"Resuming after epoch {done}: training {epochs} more, epochs {done + 1}-{total}."
+        line = f"Resuming after epoch {done}: training {more}, {span}."
     elif done:
-        line = (f"Starting from {plan['settings']['model']} ({done} epochs trained): training "
-                f"{epochs} more, epochs {done + 1}-{total}.")
+        line = (f"Starting from {plan['settings']['model']} ({done} epoch"
+                f"{'s' if done != 1 else ''} trained): training {more}, {span}.")
     else:
-        line = f"Training {epochs}."
+        line = f"Training {count} epoch{'s' if count != 1 else ''}."
     return "\n".join([f"Run directory: {plan['run_dir']}", line, *plan["notes"]])
 
 
