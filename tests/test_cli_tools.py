@@ -45,4 +45,4 @@ def test_profile_command_lists_every_layer():
     assert [row["name"] for row in report["layers"]][:2] == ["flatten", "dense"]
     assert all(row["forward_ms"] >= 0 and row["backward_ms"] >= 0 for row in report["layers"])
     bad = cli("profile", "--batch-size", "0", check=False)
-    assert bad.returncode == 2 and "empty" in bad.stderr
+    assert bad.returncode == 2 and "--batch-size: expected an integer >= 1" in bad.stderr

@@ -41,7 +41,8 @@ def floatx_scope(value: str) -> Iterator[None]:
 def set_random_seed(seed: int) -> None:
     """Seed the generator used for weight initialisation (and, unless fit gets a seed, dropout)."""
     global _rng
-    _rng = np.random.default_rng(seed)
+    from .validation import check_seed
+    _rng = np.random.default_rng(check_seed(seed, "set_random_seed: seed"))
 
 
 def rng() -> np.random.Generator:

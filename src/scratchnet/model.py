@@ -14,6 +14,7 @@ import numpy as np
 from . import activations, backend, losses, optimizers, regularizers, validation
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
+from .errors import NotCompiledError
 from .fusion import relu_max_pool
 from .layers import ActivatedLayer, Dropout, Layer, get_class
 from .layers.activation import Activation as ActivationLayer
@@ -137,7 +138,7 @@ class Sequential:
 
     def _require_compiled(self, what: str) -> None:
         if self.optimizer is None or self.loss is None:
-            raise RuntimeError(f"The model must be compiled before {what}: call "
+            raise NotCompiledError(f"The model must be compiled before {what}: call "
                                f"model.compile(optimizer=..., loss=...) first.")
 
     # --- forward and backward ----------------------------------------------------------------
@@ -268,13 +269,13 @@ class Sequential:
         x = validation.as_numeric_array(x, f"{what}: x")
         self._ensure_built(x)
         validation.check_features(x, self.input_shape, f"{what}: x")
-        validation.check_finite(x, f"{what}: x")
+        validation.check_finite(x, f"{what}: x", self.dtype)
         y = validation.as_numeric_array(y, f"{what}: y")
         if y.ndim == 1 and self.output_shape == (1,) and \
                 self.loss.name != "sparse_categorical_crossentropy":
             y = y.reshape(-1, 1)   # labels (N,) for a single output unit, as Keras accepts
         validation.check_same_length(x, y)
-        validation.check_finite(y, f"{what}: y")
+        validation.check_finite(y, f"{what}: y", self.dtype)
         self.loss.check_targets(y, self.output_shape)
         return x, y
 
@@ -291,6 +292,7 @@ class Sequential:
         before the layers are built.
         """
         from .training import fit_loop
+        seed = validation.check_seed(seed, "fit: seed")
         return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_split=validation_split,
                         validation_data=validation_data, shuffle=shuffle,
@@ -298,21 +300,18 @@ class Sequential:
 
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: int | str = "auto",
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
-        """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``."""
+        """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``.
+        ``verbose``: "auto" (a progress bar when stderr is a terminal), 0, 1 (a bar), 2."""
         from .training import evaluate_loop
-        means = evaluate_loop(self, x, y, batch_size)
+        means = evaluate_loop(self, x, y, batch_size, verbose)
         return means if return_dict else self._as_result(means)
 
-    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> Array:
-        """Model outputs for x (N, *input_shape) -> (N, *output_shape), in inference mode."""
-        x = validation.as_numeric_array(x, "predict: x")
-        self._ensure_built(x)
-        validation.check_features(x, self.input_shape, "predict: x")
-        batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
-                                                   "batch_size")
-        outputs = [self.forward(self._cast(x[start:start + batch_size]), training=False)[0]
-                   for start in range(0, len(x), batch_size)]
-        return np.concatenate(outputs, axis=0)
+    def predict(self, x: Any, batch_size: int | None = None,
+                verbose: int | str = "auto") -> Array:
+        """Model outputs for x (N, *input_shape) -> (N, *output_shape), in inference mode.
+        ``verbose`` as in ``evaluate``. NaN/Inf input is refused (as fit and evaluate)."""
+        from .training import predict_loop
+        return predict_loop(self, x, batch_size, verbose)
 
     def __call__(self, x: Array, training: bool = False) -> Array:
         x = validation.as_numeric_array(x, "x")

@@ -14,15 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelFileError
+
 FORMAT = "scratchnet"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 16 * 2**20
 MAX_FILE_BYTES = 4 * 2**30
 _DTYPES = {"F32": np.float32, "F64": np.float64}
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing, truncated, corrupted, of another format or inconsistent."""
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:
@@ -50,7 +48,20 @@ def _hint(data: bytes) -> str:
         return " It looks like a zip archive (a PyTorch .pt or Keras .keras file?)."
     if data[:8] == b"\x89HDF\r\n\x1a\n":
         return " It looks like an HDF5 file (a Keras .h5 file?)."
-    return ""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff":
+        return " It looks like an image: give it to 'scratchnet predict MODEL IMAGE'."
+    try:
+        text = data[:512].decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    return " It looks like a text file." if text.isprintable() or all(
+        c.isprintable() or c in "\t\r\n" for c in text) else ""
+
+
+def _not_a_model_file(path: Path, data: bytes) -> ModelFileError:
+    return ModelFileError(f"{path}: not a scratchnet model file: expected a safetensors file "
+                          f"written by model.save() (an 8-byte length, then a JSON header), "
+                          f"got {len(data):,} bytes starting {data[:8]!r}.{_hint(data)}")
 
 
 def parse_header(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, Any], int]:
@@ -60,10 +71,10 @@ def parse_header(path: Path, data: bytes) -> tuple[dict[str, Any], dict[str, Any
                              f"(expected an 8-byte header length, then a JSON header)."
                              f"{_hint(data)}")
     (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > MAX_HEADER_BYTES:
-        raise ModelFileError(f"{path}: declares a {header_len:,}-byte header; the limit is "
-                             f"{MAX_HEADER_BYTES:,}: not a scratchnet model file, or "
-                             f"corrupted.{_hint(data)}")
+    if header_len > MAX_HEADER_BYTES or data[8:9] not in (b"{", b""):
+        # A length no model file has (or a header that is not JSON) means another kind of
+        # file; its first bytes read as a number are meaningless, so they are not quoted.
+        raise _not_a_model_file(path, data)
     if 8 + header_len > len(data):
         raise ModelFileError(f"{path}: truncated: header declares {header_len:,} bytes but the "
                              f"file has {len(data) - 8:,} after the length field.{_hint(data)}")

@@ -66,11 +66,8 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
-                or not math.isfinite(value) or value < 0:
-            raise ValueError(f"{type(self).__name__} learning_rate must be a finite number >= 0, "
-                             f"got {value!r}")
-        self._learning_rate = float(value)
+        # Any real number >= 0, NumPy scalars too (np.float32(0.01)), as Keras accepts.
+        self._learning_rate = check_number(value, f"{type(self).__name__} learning_rate", 0)
 
     @property
     def lr_t(self) -> float:

@@ -4,7 +4,8 @@ Run directory layout::
 
     run.json          the settings (so --resume reuses them)
     model.snet        checkpoint after every completed epoch (the resume point)
-    interrupted.snet  the weights at Ctrl-C, mid-epoch (for inspection; resume uses model.snet)
+    interrupted.snet  the weights at Ctrl-C, mid-epoch (for inspection; resume uses model.snet);
+                      removed once a later run in the directory completes
     history.csv/json  per-epoch loss/accuracy (train and validation)
     evaluation.json   test loss, accuracy, per-class accuracy, confusion matrix
     *.png             curves, confusion matrix, misclassified digits, first-layer filters
@@ -18,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from . import callbacks, evaluation, saving
+from . import callbacks, evaluation, saving, validation
+from .files import remove_stale_temps
 
 NUM_CLASSES = 10
 
@@ -40,6 +42,8 @@ def mnist_arrays(input_shape: tuple[int, ...], limit: int | None = None,
     """MNIST as float32 in [0, 1] shaped (N, *input_shape), labels as integers; the first
     ``limit`` samples of each split."""
     from .datasets import mnist
+    if limit is not None:
+        limit = validation.check_positive_int(limit, "limit")
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     out = {}
     for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
@@ -51,11 +55,14 @@ def mnist_arrays(input_shape: tuple[int, ...], limit: int | None = None,
 
 
 def evaluate_report(model: Any, x: np.ndarray, labels: np.ndarray,
-                    batch_size: int = 128) -> dict[str, Any]:
-    """Loss, accuracy, per-class accuracy and confusion matrix of ``model`` on (x, labels)."""
+                    batch_size: int = 128, verbose: int | str = 0) -> dict[str, Any]:
+    """Loss, accuracy, per-class accuracy and confusion matrix of ``model`` on (x, labels), in
+    one pass over the data (``verbose``: as ``model.evaluate``, a progress bar for 1)."""
+    from .training import evaluate_loop
     y = encode_labels(labels, model.loss.name)
-    results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
-    predicted = model.predict(x, batch_size=batch_size).argmax(axis=1)
+    results, probabilities = evaluate_loop(model, x, y, batch_size, verbose=verbose,
+                                           return_predictions=True)
+    predicted = probabilities.argmax(axis=1)
     matrix = evaluation.confusion_matrix(labels, predicted, NUM_CLASSES)
     return {"samples": int(len(x)), "loss": float(results["loss"]),
             "accuracy": float(np.mean(predicted == labels)),
@@ -82,7 +89,9 @@ def _write_history(run_dir: Path, history: dict[str, Any]) -> None:
     keys = sorted(history["history"])
     rows = [",".join(["epoch", *keys])]
     for i, epoch in enumerate(history["epoch"]):
-        rows.append(",".join([str(epoch), *(repr(history["history"][k][i]) for k in keys)]))
+        values = [history["history"][k][i] if i < len(history["history"][k]) else None
+                  for k in keys]   # a metric an epoch did not log (no validation then): NA
+        rows.append(",".join([str(epoch), *("NA" if v is None else repr(v) for v in values)]))
     saving.atomic_write(run_dir / "history.csv", ("\n".join(rows) + "\n").encode())
     saving.atomic_write(run_dir / "history.json", json.dumps(history, indent=1).encode())
 
@@ -99,6 +108,7 @@ def train(model: Any, run_dir: str | os.PathLike[str], *, epochs: int, batch_siz
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(run_dir)   # left by a process killed mid-save
     data = mnist_arrays(model.input_shape, limit)
     loss = model.loss.name
     y_train = encode_labels(data["y_train"], loss)
@@ -106,7 +116,8 @@ def train(model: Any, run_dir: str | os.PathLike[str], *, epochs: int, batch_siz
         "validation_data": (data["x_test"], encode_labels(data["y_test"], loss))}
     initial_epoch = getattr(model, "initial_epoch", 0)
     checkpoint = run_dir / "model.snet"
-    hooks = [callbacks.ModelCheckpoint(str(checkpoint)), callbacks.TerminateOnNaN(),
+    # The run directory is the user's path, used as it is: never a format template.
+    hooks = [callbacks.ModelCheckpoint(str(checkpoint), literal=True), callbacks.TerminateOnNaN(),
              callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial_epoch > 0)]
     try:
         model.fit(data["x_train"], y_train, batch_size=batch_size, epochs=epochs,
@@ -120,6 +131,9 @@ def train(model: Any, run_dir: str | os.PathLike[str], *, epochs: int, batch_siz
             f"Interrupted. {checkpoint} holds the end of epoch {done}; the mid-epoch weights are "
             f"in {run_dir / 'interrupted.snet'}. Continue with: scratchnet train --resume "
             f"{run_dir}") from None
+    interrupted = run_dir / "interrupted.snet"
+    if interrupted.exists():   # an earlier Ctrl-C's weights: this run has gone past them
+        interrupted.unlink()
     history = saving.history_of(model)
     _write_history(run_dir, history)
     report = evaluate_report(model, data["x_test"], data["y_test"], batch_size)

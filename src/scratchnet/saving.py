@@ -22,23 +22,21 @@ from typing import Any
 
 import numpy as np
 
+from . import schema
+from .errors import MetadataError, ModelFileError
 from .files import atomic_write
-from .model_file import (
-    FORMAT,
-    FORMAT_VERSION,
-    MAX_FILE_BYTES,
-    ModelFileError,
-    parse_header,
-    read_file,
-    tensor,
-)
+from .model_file import FORMAT, FORMAT_VERSION, MAX_FILE_BYTES, parse_header, read_file, tensor
 
 __all__ = ["save_model", "load_model", "read_metadata", "ModelFileError"]
+# Values per sample that the input or any layer's output may hold: a file declaring a larger
+# input (a 10^6 x 10^6 image for a small convolution) is refused before anything runs on it.
+MAX_SAMPLE_VALUES = 2**25
 
 
 # --- save ------------------------------------------------------------------------------------
 def history_of(model: Any) -> dict[str, Any]:
-    """History so far: epochs loaded from a file before a resume, then this fit's epochs."""
+    """History so far: epochs loaded from a file before a resume, then this fit's epochs. Every
+    list has one entry per epoch; a metric an epoch did not log (validation, say) is None."""
     past = getattr(model, "_loaded_history", None) or {"epoch": [], "history": {}}
     current = getattr(model, "history", None)
     if current is None or not current.epoch:
@@ -48,8 +46,9 @@ def history_of(model: Any) -> dict[str, Any]:
     merged = {"epoch": [past["epoch"][i] for i in keep] + list(current.epoch), "history": {}}
     for key in sorted(set(past["history"]) | set(current.history)):
         old = past["history"].get(key, [])
-        merged["history"][key] = [old[i] for i in keep if i < len(old)] + [
-            float(v) for v in current.history.get(key, [])]
+        new = current.history.get(key, [])
+        merged["history"][key] = [old[i] if i < len(old) else None for i in keep] + [
+            float(new[i]) if i < len(new) else None for i in range(len(current.epoch))]
     return merged
 
 
@@ -131,21 +130,19 @@ def _check_loadable(model: Any) -> None:
 
 
 # --- load: validate, then build --------------------------------------------------------------
-def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: int) -> Any:
+def _field_error(field: str, message: str) -> MetadataError:
+    return MetadataError(f"field {field}: {message}", field)
+
+
+def _build(config: dict[str, Any], header: dict[str, Any], data: bytes, start: int) -> Any:
     from .layers import get_class
     from .model import Sequential
-    if not isinstance(config, dict) or not isinstance(config.get("layers"), list) \
-            or not config["layers"]:
-        raise ModelFileError(f"{path}: the model config must have a non-empty 'layers' list.")
     layers = []
     for index, entry in enumerate(config["layers"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
-            raise ModelFileError(f"{path}: layer {index} config is malformed: {entry!r:.200}")
         try:
-            cls = get_class(entry.get("class_name"))
-            layers.append(cls.from_config(dict(entry["config"])))
-        except (TypeError, ValueError) as err:
-            raise ModelFileError(f"{path}: layer {index}: {err}") from None
+            layers.append(get_class(entry["class_name"]).from_config(dict(entry["config"])))
+        except (TypeError, ValueError, OverflowError) as err:
+            raise _field_error(f"model.layers[{index}].config", str(err)) from None
     used: set[str] = set()
 
     def from_file(layer: Any):
@@ -154,11 +151,11 @@ def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: 
             key = f"weights/{layer.name}/{name}"
             entry = header.get(key)
             if entry is None:
-                raise ModelFileError(f"{path}: the config's layer {layer.name!r} needs weight "
+                raise ModelFileError(f"the config's layer {layer.name!r} needs weight "
                                      f"{name!r} of shape {tuple(shape)}, which the file lacks.")
             if tuple(entry["shape"]) != tuple(shape):
-                raise ModelFileError(f"{path}: weight {key!r} has shape {tuple(entry['shape'])}"
-                                     f" but the config's layer builds {tuple(shape)}.")
+                raise ModelFileError(f"weight {key!r} has shape {tuple(entry['shape'])} but the "
+                                     f"config's layer builds {tuple(shape)}.")
             value = tensor(data, start, entry)
             layer.params[name] = value
             layer.grads[name] = np.zeros_like(value)
@@ -172,108 +169,194 @@ def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: 
         layer.add_weight = from_file(layer)
     try:
         model = Sequential(name=str(config.get("name", "sequential")))
-        for layer in layers:
+        for index, layer in enumerate(layers):
+            if index == 0 and layer.input_shape_arg is not None:
+                _check_budget(layer.input_shape_arg, "model.layers[0].config.input_shape")
             model.add(layer)
+            if layer.output_shape is not None:
+                _check_budget(layer.output_shape, f"model.layers[{index}] (its output)")
         if not model.built:
             shape = config.get("input_shape")
-            if not (isinstance(shape, list) and all(isinstance(d, int) and d > 0 for d in shape)):
-                raise ModelFileError(f"{path}: the model config has no valid input_shape "
-                                     f"(got {shape!r}).")
+            if shape is None:
+                raise _field_error("model.input_shape", "missing; the first layer has no "
+                                   "input_shape either, so the model cannot be built.")
+            _check_budget(shape, "model.input_shape")
             model.build(tuple(shape))
+            for index, layer in enumerate(model.layers):
+                _check_budget(layer.output_shape, f"model.layers[{index}] (its output)")
     except ModelFileError:
         raise
-    except (TypeError, ValueError) as err:
-        raise ModelFileError(f"{path}: the model config does not build: {err}") from None
+    except (TypeError, ValueError, OverflowError) as err:
+        raise _field_error("model.layers", f"the model does not build: {err}") from None
     finally:
         for layer in layers:
             layer.__dict__.pop("add_weight", None)
     unused = sorted(k for k in header if k.startswith("weights/") and k not in used)
     if unused:
-        raise ModelFileError(f"{path}: weights {unused[:5]} are not used by the model config.")
+        raise ModelFileError(f"weights {unused[:5]} are not used by the model config.")
+    _probe(model)
     return model
 
 
-def _restore_compile(path: Path, model: Any, meta: dict[str, Any], header: dict[str, Any],
-                     data: bytes, start: int) -> None:
+def _check_budget(shape: Any, field: str) -> None:
+    values = int(np.prod([int(d) for d in shape], dtype=object))
+    if values > MAX_SAMPLE_VALUES:
+        raise _field_error(field, f"{tuple(shape)} is {values:,} values per sample; the limit "
+                           f"is {MAX_SAMPLE_VALUES:,} (not a model for this machine, or "
+                           f"corrupted).")
+
+
+def _probe(model: Any) -> None:
+    """One inference pass on one zero sample: a config whose arguments are accepted by the
+    constructors but cannot run (a Softmax over an axis the data lacks) fails here, at load."""
+    x = np.zeros((1, *model.input_shape), dtype=model.dtype)
+    try:
+        with np.errstate(all="ignore"):
+            model.forward(x, training=False)
+    except Exception as err:  # any failure here means the file's config cannot be used
+        raise _field_error("model.layers", f"the model cannot run on an input of shape "
+                           f"{model.input_shape}: {type(err).__name__}: {err}") from None
+
+
+def _check_finite(model: Any, allow_nonfinite: bool) -> None:
+    bad = [f"weights/{layer.name}/{key}" for layer in model.layers
+           for key, value in layer.params.items() if not np.isfinite(value).all()]
+    if model.optimizer is not None:
+        bad += [f"optimizer/{key}/{slot}" for key, named in model.optimizer.slots.items()
+                for slot, value in named.items() if not np.isfinite(value).all()]
+    if not bad:
+        return
+    message = (f"tensors {bad[:5]} hold NaN or Inf values: the model would predict NaN. "
+               f"Pass allow_nonfinite=True to load it anyway, for inspection.")
+    if not allow_nonfinite:
+        raise ModelFileError(message)
+    import warnings
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _restore_compile(model: Any, meta: dict[str, Any], header: dict[str, Any], data: bytes,
+                     start: int) -> None:
     from . import losses, optimizers
     compiled = meta.get("compile")
     if compiled is None:
         return
     try:
         optimizer = optimizers.from_config(compiled["optimizer"])
-        model.compile(optimizer=optimizer, loss=losses.from_config(compiled["loss"]),
-                      metrics=list(compiled.get("metrics") or []))
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelFileError(f"{path}: invalid compile settings: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise _field_error("compile.optimizer", str(err)) from None
+    try:
+        loss = losses.from_config(compiled["loss"])
+    except (TypeError, ValueError) as err:
+        raise _field_error("compile.loss", str(err)) from None
+    try:
+        model.compile(optimizer=optimizer, loss=loss, metrics=list(compiled.get("metrics") or []))
+    except (TypeError, ValueError) as err:
+        raise _field_error("compile", str(err)) from None
     params = model.trainable_params()
-    for item in meta.get("optimizer_slots") or []:
-        if not (isinstance(item, list) and len(item) == 3 and all(isinstance(s, str)
-                                                                   for s in item)):
-            raise ModelFileError(f"{path}: malformed optimizer slot entry {item!r:.200}")
-        key, slot, name = item
-        if key not in params or name not in header:
-            raise ModelFileError(f"{path}: optimizer slot {name!r} refers to a missing weight "
-                                 f"or tensor.")
+    seen: set[tuple[str, str]] = set()
+    referenced: set[str] = set()
+    for index, (key, slot, name) in enumerate(meta.get("optimizer_slots") or []):
+        field = f"optimizer_slots[{index}]"
+        if key not in params:
+            raise _field_error(field, f"expected a trainable weight name, got {key!r}")
+        if slot not in optimizer.slot_names:
+            raise _field_error(field, f"{optimizer.name} keeps slots {optimizer.slot_names}, "
+                               f"got {slot!r}")
+        if (key, slot) in seen or name in referenced:
+            raise _field_error(field, f"slot {slot!r} of {key!r} is given twice")
+        if name not in header or not name.startswith("optimizer/"):
+            raise _field_error(field, f"names tensor {name!r}, which the file lacks")
         if tuple(header[name]["shape"]) != params[key].shape:
-            raise ModelFileError(f"{path}: optimizer slot {name!r} has shape "
-                                 f"{tuple(header[name]['shape'])}, expected {params[key].shape}.")
+            raise _field_error(field, f"tensor {name!r} has shape {tuple(header[name]['shape'])}"
+                               f", expected {params[key].shape} (the weight's)")
+        seen.add((key, slot))
+        referenced.add(name)
         optimizer.slots.setdefault(key, {})[slot] = tensor(data, start, header[name])
+    partial = sorted(k for k in optimizer.slots if len(optimizer.slots[k]) !=
+                     len(optimizer.slot_names))
+    if partial:
+        raise _field_error("optimizer_slots", f"weight {partial[0]!r} has slots "
+                           f"{sorted(optimizer.slots[partial[0]])}, expected all of "
+                           f"{optimizer.slot_names}")
     training = meta.get("training") or {}
-    iterations = training.get("iterations", 0)
-    if not isinstance(iterations, int) or iterations < 0:
-        raise ModelFileError(f"{path}: invalid optimizer iterations {iterations!r}.")
-    optimizer.iterations = iterations
+    optimizer.iterations = training.get("iterations", 0)
+    if optimizer.slots and optimizer.iterations == 0:
+        raise _field_error("training.iterations", "0, but the file has optimizer slots; "
+                           "expected the number of optimizer steps taken")
 
 
-def _generator(path: Path, state: Any, what: str) -> np.random.Generator:
+def _generator(state: Any, field: str) -> np.random.Generator:
     generator = np.random.default_rng()
     try:
         generator.bit_generator.state = state
-    except (TypeError, ValueError, KeyError) as err:
-        raise ModelFileError(f"{path}: invalid {what} random state: {err}") from None
+    except (TypeError, ValueError, KeyError, OverflowError) as err:
+        raise _field_error(field, f"invalid random state: {err}") from None
     return generator
 
 
-def _restore_training(path: Path, model: Any, meta: dict[str, Any]) -> None:
+def _restore_training(model: Any, meta: dict[str, Any]) -> None:
     training = meta.get("training") or {}
-    epoch = training.get("epoch", 0)
-    if not isinstance(epoch, int) or epoch < 0:
-        raise ModelFileError(f"{path}: invalid epoch {epoch!r}.")
-    history = training.get("history") or {"epoch": [], "history": {}}
-    if not (isinstance(history, dict) and isinstance(history.get("epoch"), list)
-            and isinstance(history.get("history"), dict)):
-        raise ModelFileError(f"{path}: malformed history.")
-    model.initial_epoch = epoch
-    model._loaded_history = history
+    model.initial_epoch = training.get("epoch", 0)
+    model._loaded_history = training.get("history") or {"epoch": [], "history": {}}
     state = training.get("fit_rng_state")
     # fit(initial_epoch > 0) picks this up so shuffling and dropout continue exactly.
-    model._resume_fit_rng = _generator(path, state, "fit") if state is not None else None
+    model._resume_fit_rng = (_generator(state, "training.fit_rng_state")
+                             if state is not None else None)
     rngs = training.get("dropout_rng_states") or {}
-    for layer in model.dropout_layers():
-        if layer.name in rngs and layer.seed is not None:
-            layer.rng = _generator(path, rngs[layer.name], f"dropout {layer.name!r}")
+    seeded = {layer.name: layer for layer in model.dropout_layers() if layer.seed is not None}
+    for name, state in rngs.items():
+        if name not in seeded:
+            raise _field_error(f"training.dropout_rng_states.{name}", f"expected the name of a "
+                               f"Dropout layer with a seed, one of {sorted(seeded)}")
+        seeded[name].rng = _generator(state, f"training.dropout_rng_states.{name}")
+
+
+def _unreferenced(header: dict[str, Any], meta: dict[str, Any]) -> None:
+    slots = {item[2] for item in meta.get("optimizer_slots") or []}
+    for name in header:
+        if not (name.startswith("weights/") or name in slots):
+            raise ModelFileError(f"tensor {name!r} is neither a weight nor an optimizer slot "
+                                 f"named in optimizer_slots.")
+
+
+def _validated(path: Path, max_bytes: int) -> tuple[dict[str, Any], dict[str, Any], bytes, int]:
+    data = read_file(path, max_bytes)
+    header, meta, start = parse_header(path, data)
+    try:
+        meta = schema.check_model_metadata(meta)
+        _unreferenced(header, meta)
+    except ModelFileError as err:
+        raise type(err)(f"{path}: {err}", *(err.field,) if isinstance(err, MetadataError)
+                        else ()) from None
+    return header, meta, data, start
 
 
 def load_model(path: str | os.PathLike[str], compile: bool = True,
-               max_bytes: int = MAX_FILE_BYTES) -> Any:
+               max_bytes: int = MAX_FILE_BYTES, allow_nonfinite: bool = False) -> Any:
     """Load a model written by ``model.save``: built, with its weights, and (``compile=True``)
     compiled with its optimizer state, ready to predict or to resume training.
 
     ``model.initial_epoch`` is the number of epochs trained; ``model.fit(...,
     initial_epoch=model.initial_epoch)`` continues exactly where the saved run stopped.
-    Raises ModelFileError (a ValueError) naming the file and the problem.
+    Every metadata field is checked first (``scratchnet.schema``) and the model is run once on
+    a zero sample, so a file that loads is usable. Weights or optimizer slots holding NaN/Inf
+    are refused unless ``allow_nonfinite=True`` (then a RuntimeWarning names them).
+    Raises ModelFileError (a ValueError) naming the file, the field and the problem.
     """
     path = Path(path)
-    data = read_file(path, max_bytes)
-    header, meta, start = parse_header(path, data)
-    model = _build(path, meta.get("model"), header, data, start)
-    if compile:
-        _restore_compile(path, model, meta, header, data, start)
-    _restore_training(path, model, meta)
+    header, meta, data, start = _validated(path, max_bytes)
+    try:
+        model = _build(meta["model"], header, data, start)
+        if compile:
+            _restore_compile(model, meta, header, data, start)
+        _restore_training(model, meta)
+        _check_finite(model, allow_nonfinite)
+    except ModelFileError as err:
+        raise type(err)(f"{path}: {err}", *(err.field,) if isinstance(err, MetadataError)
+                        else ()) from None
     return model
 
 
 def read_metadata(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> dict:
     """The validated JSON metadata of a model file (config, compile, training), no tensors."""
-    path = Path(path)
-    return parse_header(path, read_file(path, max_bytes))[1]
+    return _validated(Path(path), max_bytes)[1]

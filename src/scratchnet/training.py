@@ -84,7 +84,8 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
                 break
         epoch_logs = {key: value / seen for key, value in totals.items()}
         if x_val is not None:
-            results = model.evaluate(x_val, y_val, batch_size=batch_size, return_dict=True)
+            results = model.evaluate(x_val, y_val, batch_size=batch_size, verbose=0,
+                                     return_dict=True)
             epoch_logs.update({f"val_{key}": value for key, value in results.items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
@@ -93,16 +94,50 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
     return history
 
 
-def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None) -> dict[str, float]:
-    """Loss and metrics of ``model`` over (x, y): sample-weighted means over the batches."""
+def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None, verbose: int | str = 0,
+                  return_predictions: bool = False) -> Any:
+    """Loss and metrics of ``model`` over (x, y): sample-weighted means over the batches (and,
+    with ``return_predictions``, the outputs, from the same pass)."""
+    from .callbacks.progress import batch_progress
     x, y = model._check_data(x, y, "evaluate")
     batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
                                                "batch_size")
     totals: dict[str, float] = {}
-    for start in range(0, len(x), batch_size):
-        xb, yb = model._cast(x[start:start + batch_size]), y[start:start + batch_size]
-        value, y_pred, _ = model.forward_loss(xb, yb, training=False)
-        logs = {"loss": value, **model._metric_values(yb, y_pred)}
-        for key, value in logs.items():
-            totals[key] = totals.get(key, 0.0) + value * len(xb)
-    return {key: value / len(x) for key, value in totals.items()}
+    outputs = []
+    bar = batch_progress(len(x), verbose, "evaluate")
+    try:
+        for start in range(0, len(x), batch_size):
+            xb, yb = model._cast(x[start:start + batch_size]), y[start:start + batch_size]
+            value, y_pred, _ = model.forward_loss(xb, yb, training=False)
+            if return_predictions:
+                outputs.append(y_pred)
+            logs = {"loss": value, **model._metric_values(yb, y_pred)}
+            for key, value in logs.items():
+                totals[key] = totals.get(key, 0.0) + value * len(xb)
+            bar.update(len(xb))
+    finally:
+        bar.close()
+    means = {key: value / len(x) for key, value in totals.items()}
+    return (means, np.concatenate(outputs, axis=0)) if return_predictions else means
+
+
+def predict_loop(model: Any, x: Any, batch_size: int | None, verbose: int | str) -> Array:
+    """Outputs for x in inference mode; NaN/Inf input (or beyond the model's float range) is
+    refused, as evaluate and fit refuse it, instead of returning NaN."""
+    from .callbacks.progress import batch_progress
+    x = validation.as_numeric_array(x, "predict: x")
+    model._ensure_built(x)
+    validation.check_features(x, model.input_shape, "predict: x")
+    validation.check_finite(x, "predict: x", model.dtype)
+    batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
+                                               "batch_size")
+    outputs = []
+    bar = batch_progress(len(x), verbose, "predict")
+    try:
+        for start in range(0, len(x), batch_size):
+            outputs.append(model.forward(model._cast(x[start:start + batch_size]),
+                                         training=False)[0])
+            bar.update(len(outputs[-1]))
+    finally:
+        bar.close()
+    return np.concatenate(outputs, axis=0)

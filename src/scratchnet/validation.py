@@ -6,7 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidArgumentError, InvalidTypeError, NonFiniteInputError
+
 Array = np.ndarray
+SEED_MAX = 2**63 - 1   # what every NumPy bit generator accepts, and JSON integers carry
 
 
 def as_numeric_array(value: Any, what: str) -> Array:
@@ -17,10 +20,11 @@ def as_numeric_array(value: Any, what: str) -> Array:
         try:
             array = np.asarray(value)
         except ValueError as error:   # ragged nested lists
-            raise ValueError(f"{what} must be a rectangular array of numbers; NumPy could not "
-                             f"make one from the given {type(value).__name__} ({error}).") from None
+            raise InvalidArgumentError(
+                f"{what} must be a rectangular array of numbers; NumPy could not make one from "
+                f"the given {type(value).__name__} ({error}).") from None
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be an array of numbers, got dtype {array.dtype} "
+        raise InvalidTypeError(f"{what} must be an array of numbers, got dtype {array.dtype} "
                         f"(object or string arrays cannot be trained on).")
     return array
 
@@ -28,7 +32,8 @@ def as_numeric_array(value: Any, what: str) -> Array:
 def check_features(x: Array, expected: tuple[int, ...] | None, what: str = "x") -> None:
     """x must be (N, *expected) with N >= 1. Hints at channels-first and a missing channel axis."""
     if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"{what} is empty (shape {x.shape}); expected at least one sample.")
+        raise InvalidArgumentError(f"{what} is empty (shape {x.shape}); expected at least one "
+                                   f"sample.")
     if expected is None or tuple(x.shape[1:]) == tuple(expected):
         return
     wanted = "(N, " + ", ".join(map(str, expected)) + ")"
@@ -39,24 +44,37 @@ def check_features(x: Array, expected: tuple[int, ...] | None, what: str = "x") 
     elif x.ndim == len(expected) and tuple(x.shape[1:]) == tuple(expected[:-1]) \
             and expected[-1] == 1:
         hint = " The channel axis is missing: use x.reshape(-1, *x.shape[1:], 1)."
-    raise ValueError(f"{what} has shape {x.shape}; the model expects {wanted}.{hint}")
+    raise InvalidArgumentError(f"{what} has shape {x.shape}; the model expects {wanted}.{hint}")
 
 
-def check_finite(x: Array, what: str = "x") -> None:
+def check_finite(x: Array, what: str = "x", dtype: Any = None) -> None:
+    """No NaN/Inf in ``x``; with ``dtype`` (the model's float type) also nothing beyond its range,
+    which the cast would silently turn into Inf (float64 data into a float32 model)."""
+    if x.dtype.kind not in "biuf":
+        return
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         bad = int(np.size(x) - np.isfinite(x).sum())
-        raise ValueError(f"{what} contains {bad} NaN or Inf values; expected finite numbers.")
+        raise NonFiniteInputError(f"{what} contains {bad} NaN or Inf values; expected finite "
+                                  f"numbers.")
+    if dtype is not None and np.dtype(dtype).kind == "f" and x.size:
+        limit = float(np.finfo(dtype).max)
+        largest = float(np.abs(x).max())
+        if largest > limit:
+            raise NonFiniteInputError(
+                f"{what} has values up to {largest:.3g}, beyond the range of {np.dtype(dtype)} "
+                f"(+-{limit:.3g}) the model computes in; expected values that fit (rescale the "
+                f"data, or use float64 weights: scratchnet.set_floatx('float64')).")
 
 
 def check_same_length(x: Array, y: Array) -> None:
     if len(x) != len(y):
-        raise ValueError(f"x and y must have the same number of samples, got {len(x)} inputs "
-                         f"and {len(y)} targets.")
+        raise InvalidArgumentError(f"x and y must have the same number of samples, got "
+                                   f"{len(x)} inputs and {len(y)} targets.")
 
 
 def check_positive_int(value: Any, what: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+        raise InvalidArgumentError(f"{what} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -65,11 +83,11 @@ def check_number(value: Any, what: str, low: float | None = None, high: float | 
     """A real number (int, float or NumPy scalar, not bool) in [low, high] (or [low, high))."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
             or not np.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
+        raise InvalidArgumentError(f"{what} must be a finite number, got {value!r}")
     above_high = high is not None and (value > high if high_inclusive else value >= high)
     if (low is not None and value < low) or above_high:
         bracket = "]" if high_inclusive else ")"
-        raise ValueError(f"{what} must be in [{low}, {high}{bracket}, got {value!r}")
+        raise InvalidArgumentError(f"{what} must be in [{low}, {high}{bracket}, got {value!r}")
     return float(value)
 
 
@@ -82,6 +100,17 @@ def as_shape(value: Any, what: str) -> tuple[int, ...]:
         shape = ()
     if not shape or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool)
                             and d > 0 for d in shape):
-        raise ValueError(f"{what} must be a positive int or a tuple of positive ints, "
+        raise InvalidArgumentError(f"{what} must be a positive int or a tuple of positive ints, "
                          f"got {value!r}")
     return tuple(int(d) for d in shape)
+
+
+def check_seed(value: Any, what: str = "seed") -> int | None:
+    """A random seed: None or an integer in [0, 2**63 - 1] (NumPy's rule, with our name)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not 0 <= int(value) <= SEED_MAX:
+        raise InvalidArgumentError(f"{what} must be None or an integer in [0, 2**63 - 1], got "
+                                   f"{value!r} ({type(value).__name__})")
+    return int(value)

@@ -1,6 +1,7 @@
 """ProgressBar: a tqdm bar per epoch and a Keras-style summary line."""
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -47,3 +48,23 @@ class ProgressBar(Callback):
         parts = [f"{k}: {v:.4f}" for k, v in (logs or {}).items()]
         print(f"{self._seen}/{self.params.get('samples')} - {elapsed:.0f}s - "
               f"{rate:,.0f} samples/s - " + " - ".join(parts), flush=True)
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def close(self) -> None: ...
+
+
+def batch_progress(total: int, verbose: int | str, desc: str) -> Any:
+    """The bar of ``model.evaluate``/``predict``. verbose: 0 none, 1 a tqdm bar, 2 none (Keras
+    prints one line per epoch at 2, which evaluate/predict do not have), "auto" a bar only when
+    stderr is a terminal: a bar redrawn with carriage returns is noise in a log file or CI."""
+    if verbose not in ("auto", 0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    if verbose == "auto":
+        verbose = 1 if getattr(sys.stderr, "isatty", lambda: False)() else 0
+    if verbose != 1:
+        return _NoBar()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="sample", unit_scale=True, leave=False,
+                dynamic_ncols=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_parser, emit, model_and_training_data
+from .common import add_parser, emit, model_and_training_data, positive_int
 
 
 def run_profile(args: argparse.Namespace) -> int:
@@ -28,7 +28,8 @@ def add_profile(sub: Any) -> None:
                    "runs/quick/model.snet --inference --json")
     p.add_argument("model", nargs="?", default="mnist-cnn",
                    help="model file (.snet) or built-in model name (default mnist-cnn)")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=positive_int, default=128,
+                   help="samples in the timed batch (default 128)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs; medians are reported")
     p.add_argument("--inference", action="store_true", help="time predict-mode forward only")
     p.set_defaults(run=run_profile)
