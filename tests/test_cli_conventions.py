@@ -86,7 +86,7 @@ def test_closed_pipe_exits_quietly():
 @pytest.mark.parametrize("extra", [
     ["--epochs", "0"], ["--limit", "-1"], ["--batch-size", "0"], ["--learning-rate", "nan"],
     ["--learning-rate", "-1"], ["--validation-split", "1"], ["--seed", "-3"],
-    ["--optimizer", "adamw"], ["--loss", "hinge"], ["--model", "resnet"],
+    ["--optimizer", "adamz"], ["--loss", "hinge_squared_cubed"], ["--model", "resnet"],
     ["--model", "missing.snet"], ["--validation-split", "0.999"]])
 def test_invalid_arguments_create_nothing(capsys, tmp_path, extra):
     out = tmp_path / "run"
