@@ -22,12 +22,13 @@ from .backend import floatx, set_floatx, set_random_seed
 from .callbacks import Callback, History
 from .diagnostics.doctor import doctor
 from .diagnostics.gradcheck import gradcheck
+from .functional import Input, Model
 from .model import Sequential
 from .profiling import profile
 from .saving import load_model
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "load_model", "gradcheck", "doctor", "profile",
+__all__ = ["Sequential", "Model", "Input", "load_model", "gradcheck", "doctor", "profile",
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
            "set_random_seed", "datasets", "models", "regularizers", "utils"]
