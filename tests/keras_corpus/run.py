@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-TRAIN_SAMPLES = 2000
-EVAL_SAMPLES = 1000
+TRAIN_SAMPLES = 1000
+EVAL_SAMPLES = 500
 MAX_EPOCHS = 1
 
 # name -> options. "after": run in the same folder right after that program (it reads its
@@ -42,10 +42,12 @@ PROGRAMS: dict[str, dict] = {
     "keras2_mnist_cnn": {},
     "keras2_mnist_mlp": {},
     "keras2_mnist_transfer_cnn": {},
-    "keras2_cifar10_cnn": {},
+    "keras2_cifar10_cnn": {"expected": "keras.preprocessing.image.ImageDataGenerator and "
+                                       "fit_generator (Keras 2; not in scratchnet)"},
     "kerasio_mnist_convnet": {},
     "keras3_demo_mnist_convnet": {},
-    "tf_quickstart_beginner": {},
+    "tf_quickstart_beginner": {"expected": "TensorFlow, not Keras: tensor.numpy() and "
+                                           "tf.nn.softmax"},
     "tf_keras_classification": {},
     "tf_images_cnn": {},
     "dlwp_first_look_at_a_neural_network": {},
