@@ -23,7 +23,8 @@ def plot_model(model: Any, to_file: str | os.PathLike[str] = "model.png",
         text = f"{layer.name}: {type(layer).__name__}" if show_layer_names \
             else type(layer).__name__
         if show_shapes:
-            text += f"\n{(None, *(layer.input_shape or ()))} -> {(None, *(layer.output_shape or ()))}"
+            shapes = [(None, *(shape or ())) for shape in (layer.input_shape, layer.output_shape)]
+            text += f"\n{shapes[0]} -> {shapes[1]}"
         rows.append(text)
     figure, axes = plt.subplots(figsize=(5, 0.9 * len(rows) + 0.3))
     axes.set_axis_off()
