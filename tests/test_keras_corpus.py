@@ -36,3 +36,12 @@ def test_every_program_names_its_source_and_licence():
         header = (corpus.HERE / f"{name}.py").read_text(encoding="utf-8")[:1200]
         assert "# Source: https://github.com/" in header, name
         assert any(licence in header for licence in ("MIT", "Apache-2.0", "BSD")), name
+
+
+def test_readme_keras_example_is_the_corpus_program_with_imports_renamed():
+    readme = (corpus.HERE.parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## The Keras example", 1)[1].split("```python\n", 1)[1]
+    block = block.split("```", 1)[0]
+    program = (corpus.HERE / "keras2_mnist_cnn.py").read_text(encoding="utf-8")
+    published = "'''Trains a simple convnet" + program.split("'''Trains a simple convnet", 1)[1]
+    assert block == corpus.rename_imports(published).rstrip() + "\n"
