@@ -70,7 +70,7 @@ def load_data(path: str | os.PathLike[str] | None = None, verify: bool = True):
     gzip and hashing (call ``clear_cache()`` to free ~55 MB). Each call returns fresh,
     writable copies, as Keras does, so callers may modify them in place.
     """
-    if path is not None and str(path).endswith(".npz") and not os.path.isdir(path):
+    if path is not None and str(path).endswith(".npz") and not os.path.exists(path):
         path = None   # Keras's cache file name (path="mnist.npz"): the bundled copy serves
     directory = _check_dir(path)
     arrays = []
