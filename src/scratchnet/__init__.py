@@ -23,13 +23,14 @@ from .callbacks import Callback, History
 from .diagnostics.doctor import doctor
 from .diagnostics.gradcheck import gradcheck
 from .export import load_keras_weights, load_torch_state_dict
+from .functional import Input, Model
 from .model import Sequential
 from .profiling import profile
 from .saving import load_model
 from .tracing import compare, trace
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "load_model", "gradcheck", "doctor", "profile",
+__all__ = ["Sequential", "Model", "Input", "load_model", "gradcheck", "doctor", "profile",
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
            "set_random_seed", "datasets", "models", "regularizers", "utils", "export",

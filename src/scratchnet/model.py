@@ -20,12 +20,13 @@ from .layers import ActivatedLayer, Dropout, Layer, get_class
 from .layers.activation import Activation as ActivationLayer
 from .layers.base import snake_case
 from .layers.softmax import Softmax
+from .model_api import ModelAPI, adjust_rank
 from .ops.memory import keep_freed_memory
 
 Array = np.ndarray
 
 
-class Sequential:
+class Sequential(ModelAPI):
     """A linear stack of layers. Input shape comes from the first layer's ``input_shape``, an
     ``Input`` layer, or the first batch seen."""
 
@@ -47,6 +48,9 @@ class Sequential:
 
     # --- construction ------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
+        if isinstance(layer, Sequential):   # a model used as a layer
+            from .layers.nested_model import NestedModel
+            layer = NestedModel(layer)
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a scratchnet Layer, "
                             f"got {type(layer).__name__}")
@@ -268,6 +272,7 @@ class Sequential:
         self._require_compiled(what)
         x = validation.as_numeric_array(x, f"{what}: x")
         self._ensure_built(x)
+        x = adjust_rank(x, self.input_shape)
         validation.check_features(x, self.input_shape, f"{what}: x")
         validation.check_finite(x, f"{what}: x", self.dtype)
         y = validation.as_numeric_array(y, f"{what}: y")
@@ -316,6 +321,7 @@ class Sequential:
     def __call__(self, x: Array, training: bool = False) -> Array:
         x = validation.as_numeric_array(x, "x")
         self._ensure_built(x)
+        x = adjust_rank(x, self.input_shape)
         validation.check_features(x, self.input_shape, "x")
         return self.forward(self._cast(x), training=training)[0]
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import backend, validation
 from .callbacks import Callback, CallbackList, History, ProgressBar
+from .model_api import adjust_rank
 
 Array = np.ndarray
 
@@ -127,6 +128,7 @@ def predict_loop(model: Any, x: Any, batch_size: int | None, verbose: int | str)
     from .callbacks.progress import batch_progress
     x = validation.as_numeric_array(x, "predict: x")
     model._ensure_built(x)
+    x = adjust_rank(x, model.input_shape)
     validation.check_features(x, model.input_shape, "predict: x")
     validation.check_finite(x, "predict: x", model.dtype)
     batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,

@@ -4,7 +4,8 @@ from .csv_logger import CSVLogger
 from .early_stopping import EarlyStopping
 from .model_checkpoint import ModelCheckpoint
 from .progress import ProgressBar
+from .tensorboard import TensorBoard
 from .terminate_on_nan import TerminateOnNaN, first_nonfinite
 
 __all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "Logs",
-           "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "first_nonfinite"]
+           "ModelCheckpoint", "ProgressBar", "TensorBoard", "TerminateOnNaN", "first_nonfinite"]

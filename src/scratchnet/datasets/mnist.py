@@ -59,7 +59,8 @@ def load_data(path: str | os.PathLike[str] | None = None, verify: bool = True):
     Shapes/dtypes: x_train (60000, 28, 28) uint8 in 0..255, y_train (60000,) uint8 in 0..9,
     x_test (10000, 28, 28) uint8, y_test (10000,) uint8.
 
-    path: None for the bundled files, or a directory holding the four IDX files, named
+    path: None for the bundled files (so is Keras's cache file name, e.g. "mnist.npz"), or a
+        directory holding the four IDX files, named
         e.g. ``train-images-idx3-ubyte.gz`` or ``train-images-idx3-ubyte``.
     verify: check the SHA-256 of each local file's decompressed bytes (ChecksumError on
         mismatch). verify=False allows other datasets in the same layout (Fashion-MNIST);
@@ -69,6 +70,8 @@ def load_data(path: str | os.PathLike[str] | None = None, verify: bool = True):
     gzip and hashing (call ``clear_cache()`` to free ~55 MB). Each call returns fresh,
     writable copies, as Keras does, so callers may modify them in place.
     """
+    if path is not None and str(path).endswith(".npz") and not os.path.exists(path):
+        path = None   # Keras's cache file name (path="mnist.npz"): the bundled copy serves
     directory = _check_dir(path)
     arrays = []
     for name, sha in SHA256.items():

@@ -90,6 +90,9 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
     def __call__(self, x: Array, training: bool = False) -> Array:
+        from ..functional import symbolic  # layer(keras.Input(...)): the functional API
+        if symbolic(x) is not None:
+            return symbolic(x).apply(self)
         if not self.built:
             self.build(x.shape[1:])
         return self.forward(x, training)[0]

@@ -61,3 +61,4 @@ def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
 
 
 from . import np_utils  # noqa: E402, F401  (Keras 2's keras.utils.np_utils, after what it re-exports)
+from .plot_model import plot_model  # noqa: E402, F401
