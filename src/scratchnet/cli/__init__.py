@@ -14,13 +14,14 @@ from typing import Any, Callable
 from .common import CommandError
 from .doctor import add_doctor
 from .evaluate import add_evaluate
+from .explore import add_explore
 from .predict import add_predict
 from .profile import add_profile
 from .summary import add_summary
 from .train import add_train
 
 COMMANDS: list[Callable[[Any], None]] = [add_train, add_evaluate, add_predict, add_summary,
-                                         add_doctor, add_profile]
+                                         add_doctor, add_profile, add_explore]
 
 
 def build_parser() -> argparse.ArgumentParser:
