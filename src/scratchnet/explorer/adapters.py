@@ -83,7 +83,7 @@ def image_size(input_shape: tuple[int, ...]) -> tuple[int, int]:
         side = int(round(input_shape[0] ** 0.5))
         if side * side == input_shape[0]:
             return side, side
-    raise ValueError(f"the explorer needs a model of grayscale images: input shape (H, W, 1), "
+    raise ValueError(f"expected a model of grayscale images, input shape (H, W, 1), "
                      f"(H, W) or (H*W,), got {tuple(input_shape)}")
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -25,7 +25,7 @@ Array = np.ndarray
 RUN_FILE_SUFFIXES = (".png", ".json", ".csv")
 MAX_CANVAS_SIDE = 1024
 CELL_DIGITS = 64        # test digits returned for one confusion-matrix cell
-BATCH = 250
+BATCH = 100            # a prediction from the page waits at most one batch
 
 
 class NotReady(Exception):
@@ -75,7 +75,10 @@ class Explorer:
         self._doctor_lock = threading.Lock()
         self._loaded: Loaded | None = None
         self._test: tuple[Array, Array] | None = None
-        self.current()   # a bad model file fails here, before the server starts
+        try:
+            self.current()   # a bad model file fails here, before the server starts
+        except NotReady:
+            pass             # a run directory whose training has just begun: the page waits
 
     # --- the model, following its checkpoint ------------------------------------------------
     def _signature(self) -> tuple[int, int] | None:
@@ -86,7 +89,7 @@ class Explorer:
         return stat.st_mtime_ns, stat.st_size
 
     def current(self) -> Loaded:
-        from ..saving import load_model, read_metadata
+        from ..saving import load_model
         with self._lock:
             signature = self._signature()
             if signature is None:
@@ -97,8 +100,7 @@ class Explorer:
             if self._loaded is None or self._loaded.signature != signature:
                 model = load_model(self.model_path, compile=False)
                 size = image_size(model.input_shape)
-                epoch = read_metadata(self.model_path).get("training", {}).get("epoch")
-                self._loaded = Loaded(model, signature, epoch, size)
+                self._loaded = Loaded(model, signature, model.initial_epoch, size)
             return self._loaded
 
     def _test_set(self) -> tuple[Array, Array]:
@@ -110,12 +112,14 @@ class Explorer:
             self._test = (x[:limit].astype(np.float32) / 255, y[:limit].astype(np.int64))
         return self._test
 
-    def _batches(self, loaded: Loaded, x: Array, saliency: bool = False):
+    def _batches(self, loaded: Loaded, x: Array) -> Iterator[list[Array]]:
+        """Every layer's outputs, batch by batch; the lock is taken per batch so that the
+        page's predictions get in between."""
         shape = loaded.model.input_shape
         for start in range(0, len(x), BATCH):
-            with self._lock:     # per batch: predictions from the page get in between
-                yield trace_layers(loaded.model, x[start:start + BATCH].reshape(-1, *shape),
-                                   saliency)[0]
+            with self._lock:
+                outputs = trace_layers(loaded.model, x[start:start + BATCH].reshape(-1, *shape))
+            yield outputs[0]
 
     def _dead(self, loaded: Loaded) -> list[list[int]]:
         if loaded.dead is None:
@@ -148,10 +152,11 @@ class Explorer:
 
     def predict(self, payload: Any) -> dict[str, Any]:
         gray = _canvas_pixels(payload)
-        start = time.perf_counter()
-        loaded = self.current()
-        image = prepare_canvas(gray, loaded.size)
-        with self._lock:
+        arrived = time.perf_counter()
+        with self._lock:     # waits while a batch of a confusion/dead-unit pass runs
+            start = time.perf_counter()
+            loaded = self.current()
+            image = prepare_canvas(gray, loaded.size)
             outputs, saliency = trace_layers(
                 loaded.model, image.reshape(1, *loaded.model.input_shape), saliency=True)
         probabilities = outputs[-1][0].reshape(-1)
@@ -160,7 +165,9 @@ class Explorer:
                   "image": views.gray_image(image),
                   "saliency": views.signed_image(saliency[0].reshape(loaded.size)),
                   "layers": [views.layer_view(output[0]) for output in outputs]}
+        # server_ms: preprocessing, every layer, the saliency and the encoding of the views.
         result["server_ms"] = round((time.perf_counter() - start) * 1000, 2)
+        result["waited_ms"] = round((start - arrived) * 1000, 2)
         return result
 
     def _settings(self) -> dict[str, Any]:

@@ -159,7 +159,9 @@ function renderPrediction(result) {
     bars[k].classList.toggle("top", k === result.digit);
   });
   $("timing").textContent = `server: ${result.server_ms.toFixed(1)} ms for the prediction, ` +
-    "every layer and the saliency";
+    "every layer and the saliency" +
+    (result.waited_ms > 5 ? ` (after ${result.waited_ms.toFixed(0)} ms behind a test-set pass)`
+                          : "");
   result.layers.forEach((view, index) => renderLayer(index, view));
   document.body.dataset.digit = String(result.digit);
   document.body.dataset.predictions = String(state.predictions);
