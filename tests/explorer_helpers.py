@@ -30,6 +30,24 @@ def trained_run(base: Path) -> Path:
     return _RUN["run"]
 
 
+def one_more_epoch(run: Path) -> None:
+    """What ``scratchnet train`` does when an epoch ends, on 64 digits: a history row, then a
+    new checkpoint (atomically replaced)."""
+    import scratchnet
+    from scratchnet import runs
+    model = scratchnet.load_model(run / "model.snet")
+    data = runs.mnist_arrays(model.input_shape, 64, split="train")
+    history = model.fit(data["x_train"], runs.encode_labels(data["y_train"], model.loss.name),
+                        epochs=model.initial_epoch + 1, initial_epoch=model.initial_epoch,
+                        batch_size=32, verbose=0)
+    logs = {key: repr(values[-1]) for key, values in history.history.items()}
+    keys = (run / "history.csv").read_text().splitlines()[0].split(",")[1:]
+    with open(run / "history.csv", "a") as handle:     # as CSVLogger: NA for what is missing
+        handle.write(",".join([str(model.initial_epoch)] + [logs.get(k, "NA") for k in keys])
+                     + "\n")
+    model.save(run / "model.snet")
+
+
 def copy_run(run: Path, target: Path) -> Path:
     shutil.copytree(run, target)
     return target
