@@ -70,6 +70,7 @@ def screenshot(page, name: str, tmp_path: Path) -> Path:
 
 def stroke(page, points: list[tuple[float, float]], steps: int = 12) -> None:
     """One mouse stroke through ``points``, in pad coordinates (0..280)."""
+    page.locator("#pad").scroll_into_view_if_needed()
     box = page.locator("#pad").bounding_box()
 
     def at(x: float, y: float) -> tuple[float, float]:
