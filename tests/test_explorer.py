@@ -4,6 +4,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -372,6 +373,13 @@ def test_cli_serves_the_page_and_reports_bad_arguments(run_dir: Path, tmp_path: 
                          env=env, timeout=120)
     assert bad.returncode == 2 and "no such run directory" in bad.stderr
     assert "Traceback" not in bad.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = subprocess.run(command + [str(run_dir), "--no-browser", "--port",
+                                         str(taken.getsockname()[1])],
+                              capture_output=True, text=True, env=env, timeout=120)
+    assert busy.returncode == 2 and "cannot listen on 127.0.0.1:" in busy.stderr, busy.stderr
     process = subprocess.Popen(command + [str(run_dir), "--no-browser", "--dead-samples", "20"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

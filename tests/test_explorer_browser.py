@@ -83,13 +83,16 @@ def stroke(page, points: list[tuple[float, float]], steps: int = 12) -> None:
     page.mouse.up()
 
 
-def settled_prediction(page) -> int:
-    """The digit once every request for the drawing has come back."""
-    page.wait_for_function("""() => {
-        const now = document.body.dataset.predictions;
-        if (window.__seen === now) return true;
-        window.__seen = now; return false; }""", polling=600, timeout=60_000)
+def settled_prediction(page, before: int) -> int:
+    """The digit once every request for the drawing has come back (``before``: the count of
+    predictions before the drawing)."""
+    page.wait_for_function(f"""() => !document.body.dataset.busy
+        && Number(document.body.dataset.predictions) > {before}""", timeout=60_000)
     return int(page.evaluate("document.body.dataset.digit"))
+
+
+def predictions(page) -> int:
+    return int(page.evaluate("document.body.dataset.predictions"))
 
 
 LAYER_CHECK = """() => [...document.querySelectorAll('.layer-card')].map((card) => {
@@ -107,8 +110,9 @@ LAYER_CHECK = """() => [...document.querySelectorAll('.layer-card')].map((card) 
 def test_a_seven_drawn_with_the_mouse_is_read_as_seven(page, run_dir: Path,
                                                         tmp_path: Path) -> None:
     with explorer_page(page, run_dir, dead_samples=500):
+        before = predictions(page)
         stroke(page, [(70, 60), (210, 60), (120, 232)])
-        assert settled_prediction(page) == 7
+        assert settled_prediction(page, before) == 7
         count = page.evaluate("document.body.dataset.predictions")
         assert page.inner_text("#digit") == "7"
         layers = page.evaluate(LAYER_CHECK)
@@ -132,6 +136,7 @@ def test_a_one_drawn_with_a_finger_is_read_as_one(page, run_dir: Path) -> None:
     with explorer_page(page, run_dir, dead_samples=100):
         box = page.locator("#pad").bounding_box()
         cdp = page.context.new_cdp_session(page)
+        before = predictions(page)
         x = box["x"] + box["width"] / 2
         points = [box["y"] + box["height"] * (0.15 + 0.7 * i / 20) for i in range(21)]
         cdp.send("Input.dispatchTouchEvent",
@@ -140,7 +145,7 @@ def test_a_one_drawn_with_a_finger_is_read_as_one(page, run_dir: Path) -> None:
             cdp.send("Input.dispatchTouchEvent",
                      {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-        assert settled_prediction(page) == 1
+        assert settled_prediction(page, before) == 1
 
 
 def test_run_view_confusion_cells_and_doctor(page, run_dir: Path, tmp_path: Path) -> None:
@@ -158,8 +163,9 @@ def test_run_view_confusion_cells_and_doctor(page, run_dir: Path, tmp_path: Path
         page.click("#doctor-run")
         page.wait_for_selector("body[data-doctor]", timeout=120_000)
         assert "error(s)" in page.inner_text("#doctor")
+        before = predictions(page)
         stroke(page, [(70, 60), (210, 60), (120, 232)])
-        settled_prediction(page)
+        assert settled_prediction(page, before) == 7
         page.locator("#run-section").scroll_into_view_if_needed()
         screenshot(page, "explorer-run.png", tmp_path)
 
@@ -173,7 +179,7 @@ def test_the_page_follows_new_epochs_live(page, run_dir: Path, tmp_path: Path) -
     settings = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**settings, "epochs": 4}))
     with explorer_page(page, run, dead_samples=50):
-        before = int(page.evaluate("document.body.dataset.predictions"))
+        before = predictions(page)
         page.wait_for_function("() => document.querySelector('#run-line').textContent"
                                ".includes('2 of 4 epochs')")
         assert "training" in page.inner_text("#run-status")

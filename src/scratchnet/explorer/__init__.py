@@ -18,8 +18,8 @@ def serve(source: str | None = None, port: int = 0, open_browser: bool = True,
     the page until Ctrl-C."""
     import webbrowser
     explorer = Explorer(source, dead_samples=dead_samples)
+    server = ExplorerServer(explorer, port=port, verbose=verbose)   # a busy port fails now
     explorer.warm_up()
-    server = ExplorerServer(explorer, port=port, verbose=verbose)
     print(f"scratchnet explorer: {server.url}  (serving {explorer.run_dir or explorer.model_path};"
           f" Ctrl-C to stop)", flush=True)
     if open_browser:

@@ -102,6 +102,8 @@ class ExplorerHandler(BaseHTTPRequestHandler):
             url = urlsplit(self.path)
             route = self._route(method, url.path)
             route(parse_qs(url.query))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True      # the page went away (closed, reloaded): fine
         except HTTPError as err:
             self._send_error(err)
         except NotReady as err:
@@ -209,8 +211,11 @@ class ExplorerHandler(BaseHTTPRequestHandler):
                    "application/json", extra)
 
     def _send_error(self, err: HTTPError) -> None:
-        self._send(err.status, json.dumps({"error": str(err), "status": int(err.status)}).encode(),
-                   "application/json")
+        body = json.dumps({"error": str(err), "status": int(err.status)}).encode()
+        try:
+            self._send(err.status, body, "application/json")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
 
     def _send_asset(self, name: str) -> None:
         body = self.server.assets.get(name)

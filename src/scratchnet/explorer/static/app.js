@@ -135,15 +135,20 @@ function padPixels() {
 }
 
 // --- predictions: one request at a time, the newest drawing wins ------------------------------
+// body[data-busy] is set while a drawing waits for its prediction (tests wait on it).
 function schedulePredict() {
   if (!state.model) return;
+  document.body.dataset.busy = "true";
   if (state.inflight) { state.pending = true; return; }
   state.inflight = true;
   state.pending = false;
   api("/api/predict", padPixels())
     .then((result) => { showError(null); renderPrediction(result); })
     .catch(showError)
-    .finally(() => { state.inflight = false; if (state.pending) schedulePredict(); });
+    .finally(() => {
+      state.inflight = false;
+      if (state.pending) schedulePredict(); else delete document.body.dataset.busy;
+    });
 }
 
 function renderPrediction(result) {
