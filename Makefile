@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(PY) examples/mnist_cnn.py
 
 ## The whole test suite (2 workers: the CI machine has 2 cores), after the linter.
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(PY) -m pytest -q -n 2
 
@@ -26,6 +26,20 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_train.py $(BENCH_ARGS)
+
+## Debian's chromium for the explorer's browser tests: installed with apt when missing and run as
+## root (CI); elsewhere, or if apt cannot, the browser tests skip and say why. SCRATCHNET_NO_APT=1
+## skips the attempt. Playwright drives this system browser (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ] && [ -z "$$SCRATCHNET_NO_APT" ] && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser tests (apt-get)..."; \
+	  ( timeout 900 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 \
+	    apt-get install -y -qq chromium ) >/tmp/scratchnet-apt-chromium.log 2>&1 \
+	    || echo "chromium could not be installed (see /tmp/scratchnet-apt-chromium.log):" \
+	            "the browser tests will skip"; \
+	fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

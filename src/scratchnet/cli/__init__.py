@@ -15,6 +15,7 @@ from typing import Any, Callable
 from .compare import add_compare
 from .doctor import add_doctor
 from .evaluate import add_evaluate
+from .explore import add_explore
 from .export import add_export
 from .predict import add_predict
 from .profile import add_profile
@@ -24,7 +25,7 @@ from .train import add_train
 
 COMMANDS: list[Callable[[Any], None]] = [add_train, add_evaluate, add_predict, add_summary,
                                          add_doctor, add_profile, add_export, add_trace,
-                                         add_compare]
+                                         add_compare, add_explore]
 # Exit statuses (docs/cli.md): 0 success, 1 a check that failed (evaluation, doctor,
 # comparison), 2 a usage error or any other error (one line on stderr), 130 Ctrl-C, 141 the
 # reader of our output went away (``| head``), as a process killed by SIGPIPE reports.
