@@ -11,8 +11,8 @@ evaluates a polynomial of k coefficients at the points (the point "inf" takes th
 coefficient). POINTS = 0, 1, -1, 1/2, -2, inf: one point inside and one outside the unit
 interval balances the magnitudes of A^T and G; its float32 error (max relative to the output
 scale, C=32) was 1.7-2.0e-6 against 3.9-6.1e-6 for 0, +-1, +-2, inf (Lavin's) and for
-0, +-1, +-1/2, inf (tests/test_winograd4.py states and asserts the bound). Each row of B^T is scaled to coprime integers and G carries the
-inverse scale.
+0, +-1, +-1/2, inf (tests/test_winograd4.py states and asserts the bound). Each row of B^T
+is scaled to coprime integers and G carries the inverse scale.
 
 The transforms run as small GEMMs over whole sub-batches laid out (6, 6, tiles, C), so each
 one is a single BLAS call on contiguous memory. Channels-last, kernels in Keras layout
