@@ -21,11 +21,12 @@ test: $(STAMP) chromium
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(PY) -m pytest -q -n 2
 
-## Speed comparison against PyTorch (benchmark-only dependency). The OPENBLAS_* tuning variables
+## Speed against PyTorch, ONNX Runtime, JAX and Keras, each alone in its own process
+## (benchmark-only dependencies). The OPENBLAS_* tuning variables
 ## some machines set slow a current numpy down: unset for the benchmark only, never for tests.
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench_train.py $(BENCH_ARGS)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 ## Debian's chromium for the explorer's browser tests: installed with apt when missing and run as
 ## root (CI); elsewhere, or if apt cannot, the browser tests skip and say why. SCRATCHNET_NO_APT=1
