@@ -104,10 +104,8 @@ def read_grey(image: Any) -> tuple[np.ndarray, list[str]]:
     """
     if isinstance(image, np.ndarray):
         return image_steps.grey_of_array(image), []
-    pil_image, name = _open(image)
-    notes = []
-    if getattr(pil_image, "n_frames", 1) > 1:
-        notes.append(f"{pil_image.n_frames} frames: only the first is used")
+    pil_image, name, frames = _open(image)
+    notes = [f"{frames} frames: only the first is used"] if frames > 1 else []
     try:
         grey = image_steps.grey_of_pil(pil_image)
     except (ValueError, OSError) as err:
@@ -116,11 +114,11 @@ def read_grey(image: Any) -> tuple[np.ndarray, list[str]]:
     return grey, notes
 
 
-def _open(image: Any) -> tuple[Any, str]:
-    """A loaded, upright PIL image (EXIF orientation applied, huge ones reduced) and its name."""
+def _open(image: Any) -> tuple[Any, str, int]:
+    """A loaded, upright PIL image (EXIF orientation applied), its name and its frame count."""
     from PIL import Image, ImageOps, UnidentifiedImageError
     if isinstance(image, Image.Image):
-        return image, "image"
+        return image, "image", getattr(image, "n_frames", 1)
     if isinstance(image, (bytes, bytearray, memoryview)):
         source, name = io.BytesIO(bytes(image)), "image bytes"
     elif isinstance(image, (str, os.PathLike)):
@@ -140,6 +138,7 @@ def _open(image: Any) -> tuple[Any, str]:
         try:
             opened = Image.open(source)
             opened.load()
+            frames = getattr(opened, "n_frames", 1)
             upright = ImageOps.exif_transpose(opened)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(f"{name}: refused as a possible decompression bomb: expected at "
@@ -154,4 +153,4 @@ def _open(image: Any) -> tuple[Any, str]:
             # EOFError, IndexError, ...: all mean "this is not a readable image".
             raise ImageError(f"{name}: not a readable image ({type(err).__name__}: {err}); "
                              f"expected a PNG, JPEG, GIF, BMP, WebP or TIFF file") from None
-    return upright, name
+    return upright, name, frames
