@@ -95,7 +95,8 @@ def plot_history(history: dict[str, list[float]], path: Path,
             shown += list(held_out)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.set_xlim(0, max(1, epochs))
+        span = max(1, epochs)
+        ax.set_xlim(-0.02 * span, 1.02 * span)   # markers on the last epoch stay whole
         ax.xaxis.get_major_locator().set_params(integer=True)
         positive = [v for v in shown if v > 0]
         if metric == "loss" and positive and max(positive) > 20 * min(positive):
@@ -175,8 +176,7 @@ def plot_misclassified(x: np.ndarray, y_true: np.ndarray, probabilities: np.ndar
                      fontsize=8, color="tab:red")
         ax.set_xlabel(f"p(true {y_true[index]})={probabilities[index, y_true[index]]:.2f}",
                       fontsize=7)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _bare(ax)
     if not len(shown):
         fig.add_subplot().text(0.5, 0.5, "no mistakes", ha="center", va="center")
     fig.mistakes = int(len(order))
@@ -206,17 +206,28 @@ def plot_filters(model: Any, path: Path) -> Any:
     fig.suptitle(f"first-layer filters: {layer.name}, {count} of {kernel.shape[0]}x"
                  f"{kernel.shape[1]} (input channel 0)", fontsize=10)
     limit = float(np.abs(filters).max()) or 1.0
-    grid = fig.add_gridspec(rows, cols)
-    axes = []
-    for index in range(count):
-        ax = fig.add_subplot(grid[index // cols, index % cols])
-        image = ax.imshow(filters[:, :, index], cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        axes.append(ax)
-    fig.colorbar(image, ax=axes, shrink=0.9).set_label("weight")
+    _tiles(fig, fig.add_gridspec(rows, cols), 0, filters, "RdBu_r", (-limit, limit), "weight")
     fig.savefig(path)
     return fig
+
+
+def _tiles(fig: Any, grid: Any, first_column: int, maps: np.ndarray, cmap: str,
+           limits: tuple[float, float], label: str) -> None:
+    """maps (H, W, C) as tiles, row by row from ``first_column`` of ``grid``, all on one
+    colour scale, with one colour bar labelled ``label``."""
+    cols = grid.ncols - first_column
+    axes = []
+    for index in range(maps.shape[-1]):
+        ax = _bare(fig.add_subplot(grid[index // cols, first_column + index % cols]))
+        image = ax.imshow(maps[:, :, index], cmap=cmap, vmin=limits[0], vmax=limits[1])
+        axes.append(ax)
+    fig.colorbar(image, ax=axes, shrink=0.9).set_label(label)
+
+
+def _bare(ax: Any) -> Any:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
 
 
 def first_layer_output(model: Any, x: np.ndarray) -> tuple[Any, np.ndarray]:
@@ -245,20 +256,11 @@ def plot_activation_map(model: Any, digit: np.ndarray, path: Path, label: int | 
     fig.suptitle(f"first-layer activations: {layer.name} output, {count} channels of "
                  f"{maps.shape[0]}x{maps.shape[1]}, for one test digit{named}", fontsize=10)
     grid = fig.add_gridspec(rows, cols + 2)
-    digit_ax = fig.add_subplot(grid[:min(rows, 2), :2])
+    digit_ax = _bare(fig.add_subplot(grid[:min(rows, 2), :2]))
     digit_ax.imshow(np.asarray(digit).squeeze(), cmap="gray", vmin=0, vmax=1)
     digit_ax.set_title(f"input{named}", fontsize=9)
-    digit_ax.set_xticks([])
-    digit_ax.set_yticks([])
-    low, high = float(min(0.0, maps.min())), float(maps.max()) or 1.0
-    axes = []
-    for index in range(count):
-        ax = fig.add_subplot(grid[index // cols, 2 + index % cols])
-        image = ax.imshow(maps[:, :, index], cmap="magma", vmin=low, vmax=high)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        axes.append(ax)
-    fig.colorbar(image, ax=axes, shrink=0.9).set_label("activation")
+    limits = (float(min(0.0, maps.min())), float(maps.max()) or 1.0)
+    _tiles(fig, grid, 2, maps, "magma", limits, "activation")
     fig.savefig(path)
     return fig
 
@@ -285,15 +287,13 @@ def plot_prediction(grey: np.ndarray | None, digit: Any, probabilities: np.ndarr
             ax.add_patch(Rectangle((left * scale - 0.5, top * scale - 0.5),
                                    (right - left) * scale, (bottom - top) * scale,
                                    fill=False, edgecolor="tab:red", linewidth=1))
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _bare(ax)
         column += 1
     ax = fig.add_subplot(1, panels, column)
     ax.imshow(digit.pixels, cmap="gray", vmin=0, vmax=1)
     ax.set_title(f"seen by the model, {digit.pixels.shape[1]}x{digit.pixels.shape[0]}",
                  fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _bare(ax)
     if digit.warnings:
         ax.set_xlabel("\n".join(w.split(":")[0] for w in digit.warnings), color="tab:red",
                       fontsize=9)
