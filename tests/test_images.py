@@ -156,10 +156,16 @@ def test_unreadable_inputs_raise_one_clear_error(tmp_path):
     assert issubclass(images.ImageError, ValueError)
 
 
-@pytest.mark.parametrize("pixels", [3000 * 3000, 5000 * 5000])   # warning range, error range
-def test_decompression_bombs_are_refused(tmp_path, monkeypatch, pixels):
-    Image.new("L", (4000, 4000) if pixels < 20e6 else (5000, 5000), 255).save(
-        tmp_path / "big.png")
+def test_a_float_tiff_with_nan_is_an_image_error(tmp_path):
+    Image.fromarray(np.full((8, 8), np.nan, np.float32)).save(tmp_path / "nan.tif")
+    with pytest.raises(images.ImageError, match="nan.tif: cannot convert.*finite"):
+        images.prepare_digit(tmp_path / "nan.tif")
+
+
+# With a 12M-pixel limit, Pillow warns for 16M pixels and raises for 25M (over twice the limit).
+@pytest.mark.parametrize("side", [4000, 5000])
+def test_decompression_bombs_are_refused(tmp_path, monkeypatch, side):
+    Image.new("L", (side, side), 255).save(tmp_path / "big.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 12_000_000)
     with pytest.raises(images.ImageError, match="decompression bomb: expected at most "
                                                 "12,000,000 pixels"):
@@ -182,7 +188,7 @@ def test_arrays_of_every_common_kind():
                   grey[..., None], np.repeat(grey[..., None], 3, axis=-1),
                   np.dstack([grey, grey, grey, np.full_like(grey, 255)]), grey < 128):
         np.testing.assert_allclose(images.prepare_digit(array).pixels, reference, atol=0.03)
-    with pytest.raises(ValueError, match="expected finite values"):
+    with pytest.raises(ValueError, match="expected finite pixel values"):
         images.prepare_digit(np.full((9, 9), np.nan))
     with pytest.raises(ValueError, match=r"expected shape .* got \(4, 4, 2\)"):
         images.prepare_digit(np.zeros((4, 4, 2)))

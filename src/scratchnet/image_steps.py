@@ -56,8 +56,6 @@ def grey_of_array(array: np.ndarray) -> np.ndarray:
         raise ValueError(f"image array: expected shape (H, W), (H, W, 1), (H, W, 3) or "
                          f"(H, W, 4), got {values.shape}")
     floats = values.astype(np.float64)
-    if not np.isfinite(floats).all():
-        raise ValueError("image array: expected finite values, got NaN or infinity")
     if np.issubdtype(values.dtype, np.integer):
         high = float(floats.max())
         full = 65535 if values.dtype == np.uint16 or high > 255 else 255
@@ -72,6 +70,8 @@ def grey_of_array(array: np.ndarray) -> np.ndarray:
 
 def _scaled(values: np.ndarray, full: float) -> np.ndarray:
     """values / full when they fit in [0, full], else stretched over their own range."""
+    if not np.isfinite(values).all():
+        raise ValueError("expected finite pixel values, got NaN or infinity")
     low, high = float(values.min()), float(values.max())
     if low < 0 or high > full:
         return ((values - low) / ((high - low) or 1)).astype(np.float32)
