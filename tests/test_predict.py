@@ -74,7 +74,7 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{tmp_path / 'three.png'}: 3 (")
     assert lines[1].startswith(f"{tmp_path / 'one.jpg'}: 1 (")
-    assert lines[2].startswith(f"{tmp_path / 'blank.png'}: ")
+    assert lines[2].startswith(f"{tmp_path / 'blank.png'}: ") and lines[2].endswith("[blank]")
     errors = result.stderr.splitlines()
     assert f"scratchnet predict: error: {tmp_path / 'notes.txt'}: not an image file" in errors[0]
     assert errors[1] == f"scratchnet predict: error: {tmp_path / 'gone.png'}: no such image file"
@@ -114,6 +114,8 @@ def test_the_model_argument_is_optional_and_unambiguous(tmp_path):
     assert flagged == bundled
     alone = predict(pretrained.path())
     assert alone.returncode == 2 and "no images given" in alone.stderr
+    usage = predict("--help").stdout
+    assert "[MODEL.snet] IMAGE [IMAGE ...]" in usage and "exit status: 0 when every" in usage
 
 
 def test_pretrained_model_and_its_record():

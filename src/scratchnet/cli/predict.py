@@ -7,8 +7,8 @@ from typing import Any
 
 from .common import CommandError, add_parser, emit, load_model_file
 
-EXIT_RULE = ("exit status: 0 when every image was read, 1 when some could not be read (the others "
-             "are still predicted), 2 when none could be read or the model is unusable")
+EXIT_RULE = ("exit status: 0 when every image was read, 1 when some could not be read (the\n"
+             "others are still predicted), 2 when none could be read or the model is unusable")
 
 
 def split_inputs(args: argparse.Namespace) -> tuple[str | None, list[str]]:
@@ -91,8 +91,9 @@ def run_predict(args: argparse.Namespace) -> int:
             entry["shown"] = str(show_path(show, path, taken))
             plot_prediction(grey, digit, p, entry["shown"], title=Path(path).name)
         results.append(entry)
+        flags = "".join(f"  [{note.split(':')[0]}]" for note in digit.warnings)
         lines.append(f"{path}: {best} ({p[best]:.1%})  " +
-                     " ".join(f"{k}:{v:.3f}" for k, v in enumerate(p)))
+                     " ".join(f"{k}:{v:.3f}" for k, v in enumerate(p)) + flags)
     if show is not None and prepared:
         lines.append(f"The {len(prepared)} images as the model saw them: {show}/")
     if lines or args.json:
@@ -108,16 +109,18 @@ def warn(args: argparse.Namespace, kind: str, message: str) -> None:
 
 def add_predict(sub: Any) -> None:
     p = add_parser(sub, "predict", "Classify pictures of digits (any format Pillow reads: PNG, "
-                   "JPEG, GIF, BMP, WebP, TIFF). Each is prepared as MNIST's digits were: grey, "
-                   "light ink on black, cropped to the ink, fitted into 20x20 keeping its "
-                   "aspect ratio, centred by centre of mass in 28x28. Without a MODEL.snet the "
-                   "bundled pretrained MNIST CNN is used. One unreadable file does not stop the "
-                   f"others; {EXIT_RULE}.",
+                   "JPEG, GIF, BMP,\nWebP, TIFF). Each is prepared as MNIST's digits were: grey, "
+                   "light ink on black,\ncropped to the ink, fitted into 20x20 keeping its aspect "
+                   "ratio, centred by\ncentre of mass in 28x28. Without a MODEL.snet the bundled "
+                   "pretrained MNIST CNN\nis used. One unreadable file does not stop the others."
+                   f"\n\n{EXIT_RULE}.",
                    "scratchnet predict seven.png three.jpg\n"
                    "  scratchnet predict runs/quick/model.snet seven.png --show seen/")
-    p.add_argument("inputs", nargs="+", metavar="[MODEL.snet] IMAGE",
-                   help="a model file (taken as the model when the first argument ends in "
-                        ".snet; default: the bundled pretrained MNIST CNN), then the images")
+    p.usage = ("%(prog)s [-h] [--quiet] [--json] [--model FILE] [--show DIR]\n"
+               "                          [MODEL.snet] IMAGE [IMAGE ...]")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE",
+                   help="the images; a first argument ending in .snet is the model file "
+                        "(default: the bundled pretrained MNIST CNN)")
     p.add_argument("--model", metavar="FILE", default=None,
                    help="the model file, whatever its name (then every argument is an image)")
     p.add_argument("--show", metavar="DIR", default=None,
