@@ -74,6 +74,9 @@ def _scaled(values: np.ndarray, full: float) -> np.ndarray:
         raise ValueError("expected finite pixel values, got NaN or infinity")
     low, high = float(values.min()), float(values.max())
     if low < 0 or high > full:
+        if not np.isfinite(high - low):   # -1e308 .. 1e308: bring into range before subtracting
+            values = values / max(abs(low), abs(high))
+            low, high = float(values.min()), float(values.max())
         return ((values - low) / ((high - low) or 1)).astype(np.float32)
     return (values / full).astype(np.float32)
 
