@@ -138,6 +138,16 @@ def test_a_multi_frame_gif_uses_the_first_frame(tmp_path):
     assert correlation(digit.pixels, images.prepare_digit(first).pixels) > 0.97
 
 
+def test_exif_orientation_is_applied(tmp_path):
+    upright = draw(7, plain())
+    stored = upright.transpose(Image.Transpose.ROTATE_90)   # as a phone stores a turned shot
+    exif = stored.getexif()
+    exif[0x0112] = 6   # Orientation: rotate 90 degrees clockwise to display
+    stored.save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    digit = images.prepare_digit(tmp_path / "phone.jpg")
+    assert correlation(digit.pixels, images.prepare_digit(upright).pixels) > 0.97
+
+
 def test_unreadable_inputs_raise_one_clear_error(tmp_path):
     (tmp_path / "notes.txt").write_text("not a picture")
     with pytest.raises(images.ImageError, match="notes.txt: not an image file Pillow can read"):

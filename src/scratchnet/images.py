@@ -136,10 +136,10 @@ def _open(image: Any) -> tuple[Any, str, int]:
         # Pillow only warns between its pixel limit and twice that: both are refused here.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            opened = Image.open(source)
-            opened.load()
-            frames = getattr(opened, "n_frames", 1)
-            upright = ImageOps.exif_transpose(opened)
+            with Image.open(source) as opened:   # closed here: exif_transpose copies
+                opened.load()
+                frames = getattr(opened, "n_frames", 1)
+                upright = ImageOps.exif_transpose(opened)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ImageError(f"{name}: refused as a possible decompression bomb: expected at "
                              f"most {Image.MAX_IMAGE_PIXELS:,} pixels ({err})") from None
