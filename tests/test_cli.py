@@ -85,31 +85,6 @@ def test_summary(cnn_run):
         == 1_199_882
 
 
-def test_predict_png_and_jpeg_written_by_the_test(cnn_run, tmp_path):
-    from PIL import Image
-    (_, _), (x, _) = mnist.load_data()
-    digits = x[:3]
-    paths = []
-    for i, digit in enumerate(digits):
-        Image.fromarray(digit).save(tmp_path / f"d{i}.png")  # MNIST style: white on black
-        Image.fromarray(255 - digit).save(tmp_path / f"inv{i}.png")  # black on white: inverted
-        paths += [tmp_path / f"d{i}.png", tmp_path / f"inv{i}.png"]
-    Image.fromarray(255 - digits[0]).resize((112, 112)).convert("RGB").save(
-        tmp_path / "big.jpg", quality=95)
-    out = json.loads(cli("predict", cnn_run / "model.snet", *paths, tmp_path / "big.jpg",
-                         "--json").stdout)
-    expected = sn.load_model(cnn_run / "model.snet").predict(
-        digits.reshape(-1, 28, 28, 1).astype(np.float32) / 255)
-    for i in range(3):
-        for entry in out[2 * i:2 * i + 2]:
-            np.testing.assert_allclose(entry["probabilities"], expected[i], atol=1e-5)
-            assert entry["digit"] == int(expected[i].argmax())
-    assert len(out[-1]["probabilities"]) == 10
-    assert sum(out[-1]["probabilities"]) == pytest.approx(1.0, abs=1e-5)
-    text = cli("predict", cnn_run / "model.snet", paths[0]).stdout
-    assert text.startswith(f"{paths[0]}: {int(expected[0].argmax())} (")
-
-
 def mlp_train(run: Path, *extra) -> subprocess.CompletedProcess:
     return cli("train", "--model", "mnist-mlp", "--limit", 512, "--seed", 3, "--no-plots",
                "--quiet", "--out", run, *extra)

@@ -8,7 +8,8 @@ Run directory layout::
                       removed once a later run in the directory completes
     history.csv/json  per-epoch loss/accuracy (train and validation)
     evaluation.json   test loss, accuracy, per-class accuracy, confusion matrix
-    *.png             curves, confusion matrix, misclassified digits, first-layer filters
+    *.png             curves (per batch and per epoch), confusion matrix, the most confident
+                      mistakes, first-layer filters and activations for one test digit
 """
 from __future__ import annotations
 
@@ -54,10 +55,11 @@ def mnist_arrays(input_shape: tuple[int, ...], limit: int | None = None,
     return out
 
 
-def evaluate_report(model: Any, x: np.ndarray, labels: np.ndarray,
-                    batch_size: int = 128, verbose: int | str = 0) -> dict[str, Any]:
+def evaluate_report(model: Any, x: np.ndarray, labels: np.ndarray, batch_size: int = 128,
+                    keep_probabilities: bool = False, verbose: int | str = 0) -> dict[str, Any]:
     """Loss, accuracy, per-class accuracy and confusion matrix of ``model`` on (x, labels), in
-    one pass over the data (``verbose``: as ``model.evaluate``, a progress bar for 1)."""
+    one pass over the data; the predicted classes (and, if asked, the probabilities) as arrays.
+    ``verbose``: as ``model.evaluate``, a progress bar for 1."""
     from .training import evaluate_loop
     y = encode_labels(labels, model.loss.name)
     results, probabilities = evaluate_loop(model, x, y, batch_size, verbose=verbose,
@@ -68,20 +70,24 @@ def evaluate_report(model: Any, x: np.ndarray, labels: np.ndarray,
             "accuracy": float(np.mean(predicted == labels)),
             "per_class_accuracy": [None if np.isnan(v) else float(v)
                                    for v in evaluation.per_class_accuracy(matrix)],
-            "confusion_matrix": matrix.tolist(), "predicted": predicted}
+            "confusion_matrix": matrix.tolist(), "predicted": predicted,
+            **({"probabilities": probabilities} if keep_probabilities else {})}
 
 
 def write_plots(run_dir: Path, model: Any, history: dict[str, list[float]], x: np.ndarray,
-                labels: np.ndarray, report: dict[str, Any]) -> list[str]:
+                labels: np.ndarray, report: dict[str, Any], batches: Any = None,
+                validation_label: str = "validation") -> list[str]:
     from . import plots
-    made = []
-    plots.plot_history(history, run_dir / "curves.png")
+    plots.plot_history(history, run_dir / "curves.png", batches, validation_label)
     plots.plot_confusion_matrix(np.asarray(report["confusion_matrix"]),
                                 run_dir / "confusion_matrix.png")
-    plots.plot_misclassified(x, labels, report["predicted"], run_dir / "misclassified.png")
-    made += ["curves.png", "confusion_matrix.png", "misclassified.png"]
-    if plots.plot_filters(model, run_dir / "filters.png"):
+    plots.plot_misclassified(x, labels, report["probabilities"], run_dir / "misclassified.png")
+    made = ["curves.png", "confusion_matrix.png", "misclassified.png"]
+    if plots.plot_filters(model, run_dir / "filters.png") is not None:
         made.append("filters.png")
+    if plots.plot_activation_map(model, x[0], run_dir / "activations.png",
+                                 int(labels[0])) is not None:
+        made.append("activations.png")
     return made
 
 
@@ -117,8 +123,11 @@ def train(model: Any, run_dir: str | os.PathLike[str], *, epochs: int, batch_siz
     initial_epoch = getattr(model, "initial_epoch", 0)
     checkpoint = run_dir / "model.snet"
     # The run directory is the user's path, used as it is: never a format template.
+    from .plots import BatchCurve
+    batches = BatchCurve()   # per-batch loss/accuracy for curves.png
     hooks = [callbacks.ModelCheckpoint(str(checkpoint), literal=True), callbacks.TerminateOnNaN(),
-             callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial_epoch > 0)]
+             callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial_epoch > 0),
+             batches]
     try:
         model.fit(data["x_train"], y_train, batch_size=batch_size, epochs=epochs,
                   initial_epoch=initial_epoch, seed=seed, verbose=verbose, callbacks=hooks,
@@ -136,10 +145,12 @@ def train(model: Any, run_dir: str | os.PathLike[str], *, epochs: int, batch_siz
         interrupted.unlink()
     history = saving.history_of(model)
     _write_history(run_dir, history)
-    report = evaluate_report(model, data["x_test"], data["y_test"], batch_size)
+    report = evaluate_report(model, data["x_test"], data["y_test"], batch_size, plots)
     files = write_plots(run_dir, model, history["history"], data["x_test"], data["y_test"],
-                        report) if plots else []
+                        report, batches.points,
+                        "validation" if validation_split else "test") if plots else []
     report.pop("predicted")
+    report.pop("probabilities", None)
     saving.atomic_write(run_dir / "evaluation.json", json.dumps(report, indent=1).encode())
     nan = hooks[1].message
     return {"run_dir": str(run_dir), "epochs": history["epoch"][-1] + 1 if history["epoch"]
