@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 
-
 class InteropError(ValueError):
     """A model or file that cannot be converted: the message says what was expected and got."""
 
