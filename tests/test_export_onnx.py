@@ -107,41 +107,102 @@ def test_each_layer_and_option_matches_onnx_runtime(name, tmp_path):
     assert_matches(randomize(sn.Sequential(CASES[name])), tmp_path)
 
 
-@pytest.mark.skipif(not hasattr(layers, "BatchNormalization"), reason="no BatchNormalization")
-@pytest.mark.parametrize("shape", [(6, 5, 3), (7,)])
-def test_batch_normalization_matches_onnx_runtime(shape, tmp_path):
-    model = randomize(sn.Sequential([layers.Input(shape), layers.BatchNormalization()]))
-    weights = model.get_weights()
-    weights[-1] = np.abs(weights[-1]) + 0.5    # a variance is positive
-    model.set_weights(weights)
+def with_moving_statistics(model: sn.Sequential, seed: int = 2) -> sn.Sequential:
+    """Run a few training-mode forwards so each BatchNormalization's moving mean and variance
+    are a real network's (not 0 and 1), with gamma and beta random."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(1.5, 2.0, size=(16, *model.input_shape)).astype(np.float32)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            for name in ("gamma", "beta"):
+                if name in layer.params:
+                    layer.params[name][...] = rng.normal(0, 1, layer.params[name].shape)
+            for _ in range(5):
+                layer.forward(x, training=True)
+        x = layer.forward(x, training=False)[0]
+    return model
+
+
+BATCH_NORM_CASES = {
+    "image": image() + [layers.BatchNormalization()],
+    "vector": [layers.Input((7,)), layers.BatchNormalization(momentum=0.5)],
+    "after_conv": image() + [layers.Conv2D(4, 3), layers.BatchNormalization(epsilon=0.1),
+                             layers.ReLU()],
+    "after_dense": [layers.Input((7,)), layers.Dense(5), layers.BatchNormalization()],
+    "no_center": image() + [layers.BatchNormalization(center=False, momentum=0.3)],
+    "no_scale": [layers.Input((7,)), layers.BatchNormalization(scale=False, momentum=0.3)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_NORM_CASES))
+def test_batch_normalization_in_inference_mode_matches_onnx_runtime(name, tmp_path):
+    model = sn.Sequential(BATCH_NORM_CASES[name])
+    randomize_kernels(model)
+    bn = next(lyr for lyr in model.layers if isinstance(lyr, layers.BatchNormalization))
+    with_moving_statistics(model)
+    assert not np.allclose(bn.params["moving_variance"], 1)
     assert_matches(model, tmp_path)
 
 
-class StandInBatchNorm(layers.Layer):
-    """Inference-time BatchNormalization with Keras's weights and epsilon: runs the
-    BatchNormalization converters whether or not the library's own layer exists yet."""
-    epsilon, axis, momentum = 1e-3, -1, 0.99
-
-    def build(self, input_shape):
-        for name in ("gamma", "beta", "moving_mean", "moving_variance"):
-            self.add_weight(name, (input_shape[-1],), "ones")
-        super().build(input_shape)
-
-    def forward(self, x, training=False):
-        p = self.params
-        scale = p["gamma"] / np.sqrt(p["moving_variance"] + self.epsilon)
-        return (x - p["moving_mean"]) * scale + p["beta"], None
+def randomize_kernels(model: sn.Sequential, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        for name in ("kernel", "bias"):
+            if name in layer.params:
+                value = layer.params[name]
+                value[...] = rng.normal(0, 1 / np.sqrt(max(value.size // value.shape[-1], 1)),
+                                        value.shape)
 
 
-@pytest.mark.parametrize("shape", [(6, 5, 3), (7,)])
-def test_batch_normalization_converter_matches_onnx_runtime(shape, tmp_path, monkeypatch):
-    from scratchnet.export import onnx as onnx_export
-    monkeypatch.setitem(onnx_export.CONVERTERS, StandInBatchNorm,
-                        onnx_export.batch_normalization)
-    model = randomize(sn.Sequential([layers.Input(shape), layers.Dense(4), StandInBatchNorm()]))
-    weights = model.get_weights()
-    weights[-1] = np.abs(weights[-1]) + 0.1    # a variance is positive
-    model.set_weights(weights)
+# One model per new layer and option (shape layers after a conv, so the graph is channels-first
+# where they run, and before a Dense, so the order they leave matters).
+SHAPE_CASES = {
+    "global_avg": image() + [layers.GlobalAveragePooling2D()],
+    "global_avg_keepdims": image() + [layers.GlobalAveragePooling2D(keepdims=True)],
+    "global_avg_after_conv_dense": image() + [layers.Conv2D(4, 3),
+                                              layers.GlobalAvgPool2D(), layers.Dense(3)],
+    "global_max": image() + [layers.GlobalMaxPooling2D()],
+    "global_max_keepdims_after_conv": image() + [layers.Conv2D(4, 3),
+                                                 layers.GlobalMaxPool2D(keepdims=True)],
+    "rescaling": image() + [layers.Rescaling(1 / 255)],
+    "rescaling_offset_vector": [layers.Input((7,)), layers.Rescaling(2.0, offset=-1.0)],
+    "reshape_vector_to_image_conv": [layers.Input((48,)), layers.Reshape((4, 4, 3)),
+                                     layers.Conv2D(2, 3)],
+    "reshape_after_conv": image() + [layers.Conv2D(4, 3), layers.Reshape((-1, 4)),
+                                     layers.Dense(2)],
+    "reshape_image_to_image": image() + [layers.Conv2D(4, 3), layers.Reshape((14, 6, 2)),
+                                         layers.Conv2D(2, 3)],
+    "zero_padding_default": image() + [layers.ZeroPadding2D()],
+    "zero_padding_asymmetric_after_conv": image() + [layers.Conv2D(4, 3),
+                                                     layers.ZeroPadding2D(((0, 2), (3, 1))),
+                                                     layers.Conv2D(2, 3)],
+    "zero_padding_rows_cols": image() + [layers.ZeroPadding2D((2, 0))],
+    "cropping": image() + [layers.Cropping2D(1)],
+    "cropping_asymmetric_after_conv": image() + [layers.Conv2D(4, 2),
+                                                 layers.Cropping2D(((0, 2), (3, 1))),
+                                                 layers.Flatten(), layers.Dense(3)],
+    "cropping_rows_cols": image() + [layers.Cropping2D((2, 0))],
+    "up_sampling_default": image() + [layers.UpSampling2D()],
+    "up_sampling_3x2_after_conv": image() + [layers.Conv2D(4, 3), layers.UpSampling2D((3, 2)),
+                                             layers.Conv2D(2, 3)],
+    "up_sampling_1x3": image() + [layers.UpSampling2D((1, 3))],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_CASES))
+def test_each_new_layer_and_option_matches_onnx_runtime(name, tmp_path):
+    assert_matches(randomize(sn.Sequential(SHAPE_CASES[name])), tmp_path)
+
+
+def test_a_model_of_every_new_layer_together_matches_onnx_runtime(tmp_path):
+    model = sn.Sequential([
+        layers.Input((8, 8, 1)), layers.Rescaling(1 / 255, offset=-0.5),
+        layers.ZeroPadding2D(1), layers.Conv2D(4, 3, activation="relu"),
+        layers.BatchNormalization(), layers.UpSampling2D(), layers.Cropping2D(((1, 0), (0, 2))),
+        layers.Conv2D(3, 3), layers.Reshape((-1, 3)), layers.Reshape((13, 12, 3)),
+        layers.GlobalAveragePooling2D(), layers.Dense(2, activation="softmax")])
+    randomize_kernels(model)
+    with_moving_statistics(model)
     assert_matches(model, tmp_path)
 
 
@@ -185,4 +246,12 @@ def test_missing_onnx_package_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'scratchnet\[onnx\]'"):
         export_onnx(zoo.get("mnist-mlp"), tmp_path / "m.onnx")
+    assert not list(tmp_path.iterdir())
+
+
+def test_batch_normalization_of_a_sequence_is_refused_with_the_shape(tmp_path):
+    model = sn.Sequential([layers.Input((5, 3)), layers.BatchNormalization()])
+    with pytest.raises(InteropError, match=r"\(N, C\) or \(N, H, W, C\).*got per-sample shape "
+                                           r"\(5, 3\)"):
+        export_onnx(model, tmp_path / "m.onnx")
     assert not list(tmp_path.iterdir())

@@ -49,6 +49,19 @@ CASES = {
                           layers.ReLU(max_value=0.5), layers.ReLU(negative_slope=0.2),
                           layers.Dense(3, activation="softmax")],
     "softmax_axes": image() + [layers.Softmax(axis=1), layers.Softmax(axis=2), layers.Softmax()],
+    "global_avg": image() + [layers.Conv2D(4, 3), layers.GlobalAveragePooling2D(),
+                             layers.Dense(3)],
+    "global_avg_keepdims": image() + [layers.GlobalAveragePooling2D(keepdims=True)],
+    "global_max": image() + [layers.Conv2D(4, 3), layers.GlobalMaxPooling2D()],
+    "global_max_keepdims": image() + [layers.GlobalMaxPooling2D(keepdims=True)],
+    "rescaling_image": image() + [layers.Rescaling(1 / 255, offset=-0.5), layers.Conv2D(2, 3)],
+    "rescaling_vector": [layers.Input((6,)), layers.Rescaling(2.0), layers.Dense(3)],
+    "reshape_flatten": image() + [layers.Conv2D(3, 3), layers.Reshape((-1,)),
+                                  layers.Rescaling(0.5), layers.Dense(4)],
+    "reshape_vector": [layers.Input((6,)), layers.Reshape((6,)), layers.Dense(3)],
+    "zero_padding": image() + [layers.ZeroPadding2D(((0, 2), (3, 1))), layers.Conv2D(2, 3)],
+    "cropping": image() + [layers.Cropping2D(((1, 0), (0, 2))), layers.Conv2D(2, 3)],
+    "up_sampling": image() + [layers.UpSampling2D((3, 2)), layers.Conv2D(2, 3)],
     "mnist_cnn": zoo.mnist_cnn().layers,
     "mnist_mlp": zoo.mnist_mlp().layers,
 }
@@ -76,20 +89,16 @@ def test_printed_torch_model_computes_scratchnets_predictions(name, tmp_path):
     assert_torch_matches(model, export.save_torch_state_dict(model, tmp_path / "m.safetensors"))
 
 
-@pytest.mark.parametrize("shape", [(6, 5, 3), (7,)])
-def test_batch_normalization_converter_in_torch(shape, tmp_path, monkeypatch):
-    from test_export_onnx import StandInBatchNorm
-
-    from scratchnet.export import torch_state
-    monkeypatch.setitem(torch_state.TORCH_CONVERTERS, StandInBatchNorm,
-                        torch_state.batch_normalization)
-
+@pytest.mark.parametrize("shape,options", [((6, 5, 3), {}), ((7,), {}),
+                                           ((6, 5, 3), {"center": False}),
+                                           ((7,), {"scale": False})])
+def test_batch_normalization_in_torch(shape, options, tmp_path):
     def build():
         first = layers.Conv2D(4, 1) if len(shape) == 3 else layers.Dense(4)
-        return sn.Sequential([layers.Input(shape), first, StandInBatchNorm()])
+        return sn.Sequential([layers.Input(shape), first, layers.BatchNormalization(**options)])
     model = randomize(build())
     weights = model.get_weights()
-    weights[-1] = np.abs(weights[-1]) + 0.1
+    weights[-1] = np.abs(weights[-1]) + 0.1    # a variance is positive
     model.set_weights(weights)
     path = export.save_torch_state_dict(model, tmp_path / "m.safetensors")
     x = assert_torch_matches(model, path)

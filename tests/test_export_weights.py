@@ -40,14 +40,39 @@ def small_cnn():
     ], name="small_cnn")
 
 
+def keras_blocks():
+    """Every new layer torch.nn can express, with two BatchNormalizations (image and vector)."""
+    return sn.Sequential([
+        layers.Input((8, 8, 1)), layers.Rescaling(1 / 255, offset=-0.5), layers.ZeroPadding2D(1),
+        layers.Conv2D(3, 3), layers.BatchNormalization(), layers.UpSampling2D(),
+        layers.Cropping2D(((1, 0), (0, 2))), layers.GlobalMaxPooling2D(),
+        layers.BatchNormalization(center=False), layers.Dense(2),
+    ], name="keras_blocks")
+
+
+def conv_reshape_dense():
+    return sn.Sequential([layers.Input((6, 5, 2)), layers.Conv2D(3, 3), layers.Reshape((-1,)),
+                          layers.Dense(4), layers.Reshape((4,))], name="conv_reshape_dense")
+
+
+def positive_variances(model):
+    for layer in model.layers:
+        if "moving_variance" in layer.params:
+            layer.params["moving_variance"][...] = np.abs(layer.params["moving_variance"]) + 0.1
+    return model
+
+
 def images(model, n=4, seed=1):
     return np.random.default_rng(seed).normal(size=(n, *model.input_shape)).astype(np.float32)
 
 
 # --- PyTorch -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("build", [small_cnn, zoo.mnist_cnn, zoo.mnist_mlp])
+ROUND_TRIPS = [small_cnn, zoo.mnist_cnn, zoo.mnist_mlp, keras_blocks, conv_reshape_dense]
+
+
+@pytest.mark.parametrize("build", ROUND_TRIPS)
 def test_torch_state_dict_round_trip_gives_identical_predictions(build, tmp_path):
-    model, fresh = randomize(build()), build()
+    model, fresh = positive_variances(randomize(build())), build()
     x = images(model)
     assert not np.allclose(fresh.predict(x), model.predict(x))
     path = model.export(tmp_path / "m.safetensors", format="torch")
@@ -150,13 +175,19 @@ def test_torch_export_refuses_what_plain_torch_nn_cannot_express(tmp_path):
     model = sn.Sequential([layers.Input((4, 4, 2)), layers.ReLU(threshold=0.5)])
     with pytest.raises(InteropError, match="no single torch.nn module"):
         export.save_torch_state_dict(model, tmp_path / "m.safetensors")
+    model = sn.Sequential([layers.Input((12,)), layers.Reshape((2, 2, 3)), layers.Conv2D(2, 1)])
+    with pytest.raises(InteropError, match=r"\(12,\) -> \(2, 2, 3\).*no permute module"):
+        export.save_torch_state_dict(model, tmp_path / "m.safetensors")
+    model = sn.Sequential([layers.Input((5, 3)), layers.BatchNormalization()])
+    with pytest.raises(InteropError, match=r"got per-sample shape \(5, 3\)"):
+        export.save_torch_state_dict(model, tmp_path / "m.safetensors")
     assert not list(tmp_path.iterdir())
 
 
 # --- Keras 3 .weights.h5 -----------------------------------------------------------------------
-@pytest.mark.parametrize("build", [small_cnn, zoo.mnist_cnn, zoo.mnist_mlp])
+@pytest.mark.parametrize("build", ROUND_TRIPS)
 def test_keras_weights_round_trip_gives_identical_predictions(build, tmp_path):
-    model, fresh = randomize(build()), build()
+    model, fresh = positive_variances(randomize(build())), build()
     x = images(model)
     path = model.export(tmp_path / "m.weights.h5", format="keras")
     sn.load_keras_weights(fresh, path)
@@ -178,6 +209,25 @@ def test_keras_file_layout_is_keras_3s(tmp_path):
         np.testing.assert_array_equal(f["layers/dense_1/vars/1"][()],
                                       model.layers[-1].params["bias"])
     assert export.keras_h5.keras_snake_case("LeakyReLU") == "leaky_re_lu"   # Keras's own rule
+
+
+def test_keras_names_and_variables_of_the_new_layers_are_keras_3s(tmp_path):
+    model = positive_variances(randomize(keras_blocks()))
+    path = export.save_keras_weights(model, tmp_path / "m.weights.h5")
+    with h5py.File(path, "r") as f:
+        # Keras 3 names these classes so (naming.to_snake_case of the class name).
+        assert sorted(f["layers"].keys()) == [
+            "batch_normalization", "batch_normalization_1", "conv2d", "cropping2d", "dense",
+            "global_max_pooling2d", "rescaling", "up_sampling2d", "zero_padding2d"]
+        bn, bn_1 = [lyr for lyr in model.layers if isinstance(lyr, layers.BatchNormalization)]
+        for i, name in enumerate(("gamma", "beta", "moving_mean", "moving_variance")):
+            np.testing.assert_array_equal(f[f"layers/batch_normalization/vars/{i}"][()],
+                                          bn.params[name])
+        # center=False: no beta, so Keras's order is gamma, moving_mean, moving_variance.
+        assert list(f["layers/batch_normalization_1/vars"].keys()) == ["0", "1", "2"]
+        np.testing.assert_array_equal(f["layers/batch_normalization_1/vars/2"][()],
+                                      bn_1.params["moving_variance"])
+        assert list(f["layers/up_sampling2d/vars"].keys()) == []
 
 
 KERAS_FILE = Path(__file__).parent / "data" / "keras3_small_cnn.weights.h5"

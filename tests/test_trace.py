@@ -156,7 +156,11 @@ def test_list_names_every_builtin_layer_loss_and_optimizer(capsys):
     for name in ("conv2d", "dense", "max_pooling2d", "average_pooling2d", "relu", "leaky_relu",
                  "softmax", "activation", "dropout", "flatten", "input", "mean_squared_error",
                  "categorical_crossentropy", "sparse_categorical_crossentropy",
-                 "binary_crossentropy", "sgd", "adam", "rmsprop", "adadelta"):
+                 "binary_crossentropy", "sgd", "adam", "rmsprop", "adadelta",
+                 "batch_normalization", "global_average_pooling2d", "global_max_pooling2d",
+                 "rescaling", "reshape", "zero_padding2d", "cropping2d", "up_sampling2d",
+                 "mean_absolute_error", "huber", "kl_divergence", "categorical_hinge", "adamw",
+                 "nadam", "adagrad", "adamax"):
         assert f"--layer {name} " in text, name
     assert set(sn.layers.BUILTIN_LAYERS) <= {type(b()).__name__ for cs in
                                              cases.LAYER_CASES.values() for _, b, _, _ in

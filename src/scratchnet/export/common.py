@@ -14,12 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import layers
-
-# Keras's names for the weights of layers whose get_weights() order is not self.params' order
-# (state kept outside self.params). Filtered by the layer's own flags where Keras does so.
-_BATCH_NORM = getattr(layers, "BatchNormalization", None)
-
 
 class InteropError(ValueError):
     """A model or file that cannot be converted: the message says what was expected and got."""
@@ -35,12 +29,9 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
 
 
 def weight_names(layer: Any) -> list[str]:
-    """Names of ``layer.get_weights()``, in that order."""
-    names = list(layer.params)
-    if _BATCH_NORM is not None and type(layer) is _BATCH_NORM:
-        names = [n for n in ("gamma", "beta") if n in layer.params]
-        names += [n for n in ("moving_mean", "moving_variance") if n not in names]
-    return names
+    """Names of ``layer.get_weights()``, in that order (``params`` is kept in Keras's order,
+    saved-but-not-trained state such as moving statistics included)."""
+    return list(layer.params)
 
 
 def named_weights(layer: Any) -> dict[str, np.ndarray]:

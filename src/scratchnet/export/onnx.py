@@ -7,7 +7,9 @@ before the first of them and back to channels-last wherever Keras's order matter
 Dense, Softmax, the output): the numbers and their order are scratchnet's exactly.
 
 CONVERTERS maps a layer class to ``convert(layer, graph, x) -> y`` (tensor names); a new layer
-type adds an entry (``register(cls)`` as a decorator).
+type adds an entry (``register(cls)`` as a decorator). The converters of the image and shape
+layers (BatchNormalization, global pooling, Rescaling, Reshape, padding, cropping, upsampling)
+live in ``onnx_layers``.
 """
 from __future__ import annotations
 
@@ -196,31 +198,6 @@ def _relu(layer: Any, graph: Graph, x: str) -> str:
     return y
 
 
-def batch_normalization(layer: Any, graph: Graph, x: str) -> str:
-    axis = getattr(layer, "axis", -1)
-    rank = len(layer.input_shape) + 1
-    if axis not in (-1, rank - 1):
-        raise InteropError(f"layer {layer.name!r}: ONNX export supports BatchNormalization "
-                           f"over the last (channels) axis, got axis={axis}")
-    if rank not in (2, 4):
-        raise InteropError(f"layer {layer.name!r}: ONNX export supports BatchNormalization "
-                           f"of (N, C) or (N, H, W, C) inputs, got rank {rank}")
-    weights = named_weights(layer)
-    channels = layer.input_shape[-1]
-    gamma = weights.get("gamma", np.ones(channels))
-    beta = weights.get("beta", np.zeros(channels))
-    inputs = [graph.to_channels_first(x)] + [
-        graph.constant(f"{layer.name}.{key}", value) for key, value in
-        (("gamma", gamma), ("beta", beta), ("moving_mean", weights["moving_mean"]),
-         ("moving_variance", weights["moving_variance"]))]
-    return graph.node("BatchNormalization", inputs, layer.name,
-                      epsilon=float(getattr(layer, "epsilon", 1e-3)))
-
-
-if getattr(layers, "BatchNormalization", None) is not None:
-    register(layers.BatchNormalization)(batch_normalization)
-
-
 # --- the model ---------------------------------------------------------------------------------
 def to_onnx(model: Any) -> Any:
     """The model as an ``onnx.ModelProto`` (checked with ``onnx.checker``)."""
@@ -239,6 +216,8 @@ def to_onnx(model: Any) -> Any:
                 f"one with scratchnet.export.onnx.register)")
         x = convert(layer, graph, x)
         graph.rank = len(layer.output_shape) + 1
+        if graph.rank != 4:    # (N, C) or (N, ..., C): one layout only
+            graph.channels_first = False
     x = graph.to_channels_last(x)
     graph.nodes.append(helper.make_node("Identity", [x], ["output"], name="output"))
     batch = ["batch"]
@@ -261,3 +240,6 @@ def export_onnx(model: Any, path: Any) -> Any:
     target = output_path(path, (".onnx",), "ONNX model")
     atomic_write(target, to_onnx(model).SerializeToString())
     return target
+
+
+from . import onnx_layers  # noqa: E402,F401  (registers the remaining converters)

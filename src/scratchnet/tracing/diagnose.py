@@ -3,72 +3,19 @@
 Each check is a function ``(case) -> Diagnosis | None``; CHECKS is tried in order and the first
 that recognises the pattern wins, else a generic mismatch with statistics. A check may read any
 reference tensor (the layer's forward input, the labels, the kernel) through ``case.ref``.
+Case and Diagnosis live in ``diagnosis_case``; the softmax and loss checks in ``diagnose_loss``.
 """
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from .diagnose_loss import check_loss_mixup, check_softmax_axis
+from .diagnosis_case import Case, Diagnosis, fit_factor
 
-@dataclass
-class Diagnosis:
-    code: str
-    message: str
-    fix: str
-
-
-@dataclass
-class Case:
-    ref: Any                    # compare.Reference
-    name: str
-    step: int
-    layer: str
-    quantity: str
-    expected: np.ndarray
-    mine: np.ndarray
-    differs: np.ndarray
-    own_shape: tuple[int, ...]
-    tolerance: Any
-
-    def matches(self, candidate: np.ndarray) -> bool:
-        """Yours equals ``candidate`` (a recomputed reference: looser, float32-stored inputs)."""
-        from .compare import Tolerance
-        tol = Tolerance(rtol=max(1e-3, self.tolerance.rtol), atol_scale=1e-4)
-        candidate = np.asarray(candidate, dtype=np.float64)
-        return candidate.size == self.mine.size and not tol.differs(
-            candidate.reshape(self.mine.shape), self.mine).any()
-
-    def tensor(self, name: str) -> np.ndarray | None:
-        full = (f"step{self.step}/" if self.step else "") + name
-        for candidate in (full, name):
-            if self.ref.has(candidate):
-                return self.ref.get(candidate)
-        return None
-
-    def layer_entry(self) -> dict[str, Any]:
-        return self.ref.layer(self.layer) or {}
-
-    def batch_size(self) -> int:
-        x = self.tensor("input/x")
-        return int(x.shape[0]) if x is not None and x.ndim else 1
-
-
-def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def _softmax_vjp(p: np.ndarray, g: np.ndarray) -> np.ndarray:
-    return p * (g - (g * p).sum(axis=-1, keepdims=True))
-
-
-def _fit_factor(candidate: np.ndarray, mine: np.ndarray) -> float:
-    denom = float((candidate * candidate).sum())
-    return float((candidate * mine).sum() / denom) if denom > 0 else float("nan")
-
+__all__ = ["CHECKS", "Case", "Diagnosis", "diagnose", "generic"]
 
 def check_nonfinite(case: Case) -> Diagnosis | None:
     bad = ~np.isfinite(case.mine)
@@ -123,7 +70,7 @@ def check_relu_backward(case: Case) -> Diagnosis | None:
                          f"{float(values[0]):.6g} instead of 0: the ReLU backward returns a "
                          f"constant for negative inputs (the '0.01' bug).", fix)
     if grad_y is not None and grad_y.shape == case.mine.shape:
-        slope = _fit_factor(grad_y[where], values)
+        slope = fit_factor(grad_y[where], values)
         if np.allclose(values, slope * grad_y[where], rtol=1e-3, atol=1e-12):
             return Diagnosis("relu_leaky_backward",
                              f"differs only where the ReLU's forward input was <= 0, and there "
@@ -235,7 +182,7 @@ def check_sign(case: Case) -> Diagnosis | None:
 
 
 def check_factor(case: Case) -> Diagnosis | None:
-    factor = _fit_factor(case.expected, case.mine)
+    factor = fit_factor(case.expected, case.mine)
     if not np.isfinite(factor) or abs(factor - 1) < 1e-3 or abs(factor) < 1e-12 \
             or not case.matches(factor * case.expected):
         return None
@@ -262,114 +209,6 @@ def check_factor(case: Case) -> Diagnosis | None:
     return Diagnosis("scale_constant", f"yours is the reference times a constant {factor:.6g}.",
                      "look for a missing or extra scale factor: a learning rate, a mean "
                      "(1/N), a dropout 1/(1 - rate), or the 2 of a squared error.")
-
-
-def _softmax_logits(case: Case) -> np.ndarray | None:
-    entry = case.layer_entry()
-    if case.quantity == "output" and entry.get("activation") == "softmax":
-        return case.tensor(f"{case.layer}/pre_activation")
-    if case.quantity == "output" and entry.get("class_name") == "Softmax":
-        return case.tensor(str(entry.get("input")))
-    return None
-
-
-def check_softmax_axis(case: Case) -> Diagnosis | None:
-    z = _softmax_logits(case)
-    if z is None or z.ndim < 2:
-        return None
-    for axis in range(z.ndim - 1):
-        if case.matches(_softmax(z, axis)):
-            return Diagnosis("softmax_axis", f"yours is a softmax over axis {axis} (the "
-                             f"batch axis for 2-D) instead of the last axis.",
-                             "normalise each sample over its classes: p[n, i] = exp(z[n, i] - "
-                             "max_j z[n, j]) / sum_j exp(z[n, j] - max_j z[n, j]).")
-    if case.matches(np.exp(z)):
-        return Diagnosis("softmax_unnormalised", "yours is exp(z): the softmax is not divided "
-                         "by its sum.", "divide by sum_j exp(z[n, j]) of each sample.")
-    return None
-
-
-def _loss_context(case: Case) -> tuple[str, np.ndarray, np.ndarray] | None:
-    loss = str((case.ref.manifest.get("loss") or {}).get("name", ""))
-    y = case.tensor("input/y")
-    grad = case.tensor("loss/grad")
-    layers = case.ref.manifest.get("layers") or []
-    if y is None or grad is None or not layers:
-        return None
-    p = case.tensor(str(layers[-1].get("output")))
-    if p is None or p.shape != grad.shape:
-        return None
-    if y.shape != p.shape:                        # sparse labels -> one-hot
-        labels = y.reshape(-1).astype(int)
-        if labels.size != p.shape[0] or labels.min() < 0 or labels.max() >= p.shape[-1]:
-            return None
-        y = np.eye(p.shape[-1])[labels]
-    return loss, p, y
-
-
-def check_loss_mixup(case: Case) -> Diagnosis | None:
-    context = _loss_context(case)
-    if context is None:
-        return None
-    loss, p, y = context
-    n, k = p.shape[0], p.shape[-1]
-    last = (case.ref.manifest.get("layers") or [{}])[-1]
-    at_logits = (case.layer == last.get("name") and last.get("activation") == "softmax"
-                 and case.quantity == "grad_pre_activation")
-    at_output = case.name.endswith("loss/grad") or (case.layer == last.get("name")
-                                                    and case.quantity == "grad_output")
-    if not (at_logits or at_output):
-        return None
-    shortcut = (p - y) / n
-    mse = 2 * (p - y) / (n * k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        naive_ce = -y / np.clip(p, 1e-7, 1) / n
-    ce = naive_ce + y.sum(-1, keepdims=True) / n      # through Keras's renormalisation
-    mse_fix = ("with mean squared error, d loss / d p = 2 (p - y) / (N * outputs), and the "
-               "gradient w.r.t. the logits goes through the softmax Jacobian: g_z = p * (g - "
-               "sum(g * p)). The shortcut p - y is exact only for softmax + cross-entropy.")
-    ce_fix = ("with Keras's cross-entropy, d loss / d p = (-y / p + sum(y)) / N where p is "
-              "inside the clip [1e-7, 1 - 1e-7] (the sum(y) term comes from renormalising p), "
-              "or, fused with the softmax, d loss / d z = (p - y) / N.")
-    if "squared" in loss:
-        candidates = [(shortcut, "ce_shortcut_with_mse", "the softmax + cross-entropy shortcut "
-                       "(p - y) / N, but the loss is mean squared error"),
-                      (ce if at_output else _softmax_vjp(p, ce), "ce_gradient_with_mse",
-                       "the cross-entropy gradient, but the loss is mean squared error")]
-        if at_logits:
-            candidates.append((mse, "softmax_jacobian_skipped", "MSE's gradient passed to the "
-                               "logits without the softmax Jacobian"))
-        fix = mse_fix
-    elif "crossentropy" in loss:
-        candidates = [(mse if at_output else _softmax_vjp(p, mse), "mse_gradient_with_ce",
-                       "the mean-squared-error gradient, but the loss is cross-entropy")]
-        if at_output:
-            candidates.append((naive_ce, "ce_without_renormalisation", "-y / (N p): "
-                               "cross-entropy without Keras's renormalisation p / sum(p), "
-                               "which adds sum(y) / N = 1/N to every entry (the same gradient "
-                               "after a softmax, so only this tensor differs)"))
-            candidates.append((shortcut, "logit_gradient_as_output_gradient",
-                               "(p - y) / N, the gradient w.r.t. the logits, saved as the "
-                               "gradient w.r.t. the softmax output"))
-        fix = ce_fix
-    else:
-        return None
-    for candidate, code, what in candidates:
-        if case.matches(candidate):
-            return Diagnosis(code, f"yours is {what}.", fix)
-    for candidate, code, what in candidates:
-        # Up to a constant only where that cannot be the right gradient mis-scaled.
-        factor = _fit_factor(candidate, case.mine)
-        if np.isfinite(factor) and not _proportional(candidate, case.expected) \
-                and case.matches(factor * candidate):
-            return Diagnosis(code, f"yours is {what} (times {factor:.6g}).", fix)
-    return None
-
-
-def _proportional(a: np.ndarray, b: np.ndarray) -> bool:
-    factor = _fit_factor(a, b)
-    return bool(np.isfinite(factor) and np.allclose(factor * a, b, rtol=1e-3,
-                                                    atol=1e-4 * float(np.abs(b).max())))
 
 
 def check_exploding(case: Case) -> Diagnosis | None:
