@@ -23,7 +23,7 @@ from explorer_helpers import (
     trained_run,
 )
 
-from scratchnet import images, layers, saving
+from scratchnet import images, layers, pretrained, saving
 from scratchnet.explorer import adapters, views
 from scratchnet.explorer.adapters import prepare_canvas, trace_layers
 from scratchnet.explorer.session import Explorer, resolve_source
@@ -113,8 +113,7 @@ def test_saliency_of_a_model_without_softmax_is_the_gradient_of_its_output() -> 
     assert saliency[(0, *index)] == pytest.approx(numeric, rel=1e-5, abs=1e-9)
 
 
-def test_prepare_canvas_fallback_crops_fits_20_pixels_and_centres_the_mass(monkeypatch) -> None:
-    monkeypatch.delattr(images, "prepare_digit", raising=False)
+def test_prepare_canvas_crops_fits_20_pixels_and_centres_the_mass() -> None:
     canvas = np.zeros((140, 140), dtype=np.float32)
     canvas[10:50, 90:110] = 1.0            # a tall bar in the top-right corner, 40x20
     out = prepare_canvas(canvas)
@@ -125,19 +124,15 @@ def test_prepare_canvas_fallback_crops_fits_20_pixels_and_centres_the_mass(monke
     total = out.sum()
     com = ((out.sum(axis=1) * np.arange(28)).sum() / total,
            (out.sum(axis=0) * np.arange(28)).sum() / total)
-    assert com == pytest.approx((13.5, 13.5), abs=0.6)
+    assert com == pytest.approx((14, 14), abs=0.6)          # where MNIST's mass sits
     assert not prepare_canvas(np.zeros((50, 50), np.float32)).any()
 
 
-def test_prepare_canvas_uses_the_librarys_prepare_digit_when_it_exists(monkeypatch) -> None:
-    calls = []
-
-    def prepare_digit(gray: np.ndarray) -> np.ndarray:
-        calls.append(gray.shape)
-        return np.full((28, 28, 1), 0.5, dtype=np.float32)
-    monkeypatch.setattr(images, "prepare_digit", prepare_digit, raising=False)
-    out = prepare_canvas(np.ones((60, 80), np.float32))
-    assert calls == [(60, 80)] and out.shape == (28, 28) and np.all(out == 0.5)
+def test_prepare_canvas_is_the_same_preparation_as_predict() -> None:
+    canvas = np.zeros((60, 80), np.float32)
+    canvas[20:40, 30:36] = 1.0
+    expected = images.prepare_digit(canvas, (28, 28)).pixels
+    assert np.array_equal(prepare_canvas(canvas), expected)
 
 
 def test_image_size_reads_image_and_flat_inputs() -> None:
@@ -355,15 +350,15 @@ def test_sources_are_resolved_with_clear_errors(tmp_path: Path, monkeypatch) -> 
         resolve_source(tmp_path / "missing")
     with pytest.raises(ValueError, match="not a run directory"):
         resolve_source(tmp_path)
-    monkeypatch.setattr(adapters, "BUNDLED_MODEL", tmp_path / "none.snet")
+    monkeypatch.setattr(pretrained, "MODELS_DIR", tmp_path / "none")
     with pytest.raises(ValueError, match="no bundled pretrained model"):
         resolve_source(None)
-    bundled = tmp_path / "bundled.snet"
+    monkeypatch.setattr(pretrained, "MODELS_DIR", tmp_path)
+    bundled = tmp_path / pretrained.FILES[pretrained.DEFAULT]
     bundled.write_bytes(b"")
-    monkeypatch.setattr(adapters, "BUNDLED_MODEL", bundled)
     assert resolve_source(None) == (bundled, None)
     with pytest.raises(ValueError):
-        Explorer(tmp_path / "bundled.snet")        # not a model file: the loader's own error
+        Explorer(bundled)        # not a model file: the loader's own error
 
 
 def test_cli_serves_the_page_and_reports_bad_arguments(run_dir: Path, tmp_path: Path) -> None:

@@ -3,9 +3,9 @@
 - :func:`trace_layers`: every layer's output for a batch, and the saliency. It drives the layers
   itself (``y, back = layer.forward(x, training=False)``); switch it to ``scratchnet.runner``
   (hooks ``after_forward(layer, x, y)``) once the runner lands.
-- :func:`prepare_canvas`: a drawn canvas to the image the model sees. It calls
-  ``scratchnet.images.prepare_digit`` when that exists, otherwise the MNIST recipe below.
-- :func:`default_model_path`: the bundled pretrained model, when it is there.
+- :func:`prepare_canvas`: a drawn canvas to the image the model sees
+  (``scratchnet.images.prepare_digit``, as ``scratchnet predict`` prepares pictures).
+- :func:`default_model_path`: the bundled pretrained model (``scratchnet.pretrained``).
 """
 from __future__ import annotations
 
@@ -14,18 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations, images
+from .. import activations, images, pretrained
 from ..layers import ActivatedLayer, Activation, Softmax
 
 Array = np.ndarray
 
-BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "datasets" / "data" / "models" \
-    / "mnist_cnn.snet"
-
-
 def default_model_path() -> Path | None:
     """The bundled pretrained MNIST CNN, or None when this installation has none."""
-    return BUNDLED_MODEL if BUNDLED_MODEL.is_file() else None
+    return pretrained.path() if pretrained.DEFAULT in pretrained.available() else None
 
 
 def _is_softmax(activation: Any) -> bool:
@@ -88,39 +84,10 @@ def image_size(input_shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def prepare_canvas(gray: Array, size: tuple[int, int] = (28, 28)) -> Array:
-    """A drawing (H, W) float in [0, 1], light ink on black, as MNIST presents digits.
+    """A drawing (H, W) float in [0, 1], light ink on black, as MNIST presents digits: the
+    library's own preparation (``scratchnet.images.prepare_digit``: crop to the ink, fit into
+    20x20 keeping the aspect ratio, centre of mass at the centre), the same as ``predict``'s.
 
-    Output shape: ``size`` float32 in [0, 1]. Uses ``scratchnet.images.prepare_digit`` when
-    the library has it; otherwise MNIST's recipe: crop to the ink, scale the longer side to
-    20/28 of the image keeping the aspect ratio, then place the centre of mass at the centre.
+    Output shape: ``size`` float32 in [0, 1].
     """
-    prepare_digit = getattr(images, "prepare_digit", None)
-    if prepare_digit is not None:
-        return np.asarray(prepare_digit(gray), dtype=np.float32).reshape(size)
-    return _mnist_style(np.asarray(gray, dtype=np.float32), size)
-
-
-def _mnist_style(gray: Array, size: tuple[int, int]) -> Array:
-    from PIL import Image
-    out = np.zeros(size, dtype=np.float32)
-    rows, cols = np.nonzero(gray > 0.05)
-    if len(rows) == 0:
-        return out
-    ink = gray[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    box = max(1, round(min(size) * 20 / 28))
-    scale = box / max(ink.shape)
-    height, width = (max(1, round(ink.shape[0] * scale)), max(1, round(ink.shape[1] * scale)))
-    small = np.asarray(Image.fromarray(np.ascontiguousarray(ink)).resize((width, height),
-                                                             Image.Resampling.LANCZOS))
-    small = np.clip(small, 0.0, 1.0)
-    total = small.sum()
-    if total <= 0:
-        return out
-    com_r = (small.sum(axis=1) * np.arange(height)).sum() / total
-    com_c = (small.sum(axis=0) * np.arange(width)).sum() / total
-    top = int(round((size[0] - 1) / 2 - com_r))
-    left = int(round((size[1] - 1) / 2 - com_c))
-    top = min(max(top, 0), size[0] - height)
-    left = min(max(left, 0), size[1] - width)
-    out[top:top + height, left:left + width] = small
-    return out
+    return images.prepare_digit(np.asarray(gray, dtype=np.float32), tuple(size)).pixels
