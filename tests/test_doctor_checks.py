@@ -145,7 +145,9 @@ def test_report_text_and_severity_validation():
     assert "[WARNING] dead_relu at dense" in report.to_text()
     assert isinstance(report.to_dict()["findings"][0]["evidence"]["dead_share"], float)
     with pytest.raises(ValueError, match="severity"):
-        Finding("x", "fatal", "l", {}, "c", "f")
+        Finding("dead_relu", "fatal", "l", {}, "c", "f")
+    with pytest.raises(ValueError, match="unknown doctor code"):
+        Finding("x", "warning", "l", {}, "c", "f")
 
 
 def test_doctor_callback_flags_divergence_and_stops():

@@ -85,7 +85,8 @@ def test_report_renders_as_json(reports):
     assert data["healthy"] is False
     assert data["counts"]["error"] == sum(f["severity"] == "error" for f in data["findings"])
     first = data["findings"][0]
-    assert set(first) == {"code", "severity", "layer", "evidence", "cause", "fix"}
+    assert set(first) == {"code", "severity", "layer", "evidence", "cause", "fix", "caused_by"}
+    assert data["root_causes"] and data["root_causes"][0]["code"] == first["code"]
 
 
 def test_nonfinite_names_the_first_layer_only(reports):

@@ -35,18 +35,33 @@ def _evidence(result: GradcheckResult) -> dict[str, Any]:
             "analytic": analytic, "numeric": numeric, "threshold": MISMATCH_WARN}
 
 
-def _confirmed(target: Any, x: Array, seed: int) -> GradcheckResult | None:
+def _confirmed(target: Any, x: Array, seed: int) -> tuple[GradcheckResult | None,
+                                                          GradcheckResult]:
     """A failing gradcheck, repeated with another seed (other entries, other projection): a
     wrong backward fails both; a single unlucky entry at an undetected kink (a ReLU input that
-    is exactly 0) does not. Returns the milder of the two failing results, or None."""
+    is exactly 0) does not. Returns (the milder of the two failing results or None, the first
+    result)."""
     results = []
     for attempt in (seed, seed + 1):
         with np.errstate(all="ignore"):
             result = gradcheck(target, x, max_entries=_GRADCHECK_ENTRIES, seed=attempt)
         if result.max_error <= MISMATCH_WARN:
-            return None
+            return None, results[0] if results else result
         results.append(result)
-    return min(results, key=lambda r: np.nan_to_num(r.max_error, nan=np.inf))
+    return min(results, key=lambda r: np.nan_to_num(r.max_error, nan=np.inf)), results[0]
+
+
+def _unreliable(name: str, result: GradcheckResult, x: Array) -> Finding:
+    checks = result.unreliable
+    return Finding(
+        "gradcheck_unreliable", "info", name,
+        {"tensors": [c.name for c in checks], "noise": [c.noise for c in checks],
+         "input_max_abs": float(np.abs(x).max()) if x.size else 0.0},
+        f"The finite-difference check of {', '.join(c.name for c in checks)} is within the "
+        "float64 rounding noise of the values (inputs up to "
+        f"{float(np.abs(x).max()) if x.size else 0.0:.2g}): no verdict on this backward.",
+        "Nothing to fix in the layer for this; bring the activations to a normal scale (see "
+        "the other findings) and check again.")
 
 
 def _severity(error: float) -> str:
@@ -59,8 +74,10 @@ def check_gradients(model: Any, tr: Trace, y: Array, seed: int = 0) -> list[Find
         x = np.asarray(rec.x[:_GRADCHECK_SAMPLES], dtype=np.float64)
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(rec.y))):
             continue  # nonfinite reports it; differences of NaN say nothing
-        result = _confirmed(rec.layer, x, seed)
+        result, first = _confirmed(rec.layer, x, seed)
         if result is None:
+            if first.unreliable:
+                found.append(_unreliable(rec.name, first, x))
             continue
         evidence, culprit = _evidence(result), f"layer {type(rec.layer).__name__}"
         if isinstance(rec.layer, (ActivatedLayer, ActivationLayer)):
