@@ -286,8 +286,8 @@ def check_gradient_flow(tr: Trace, chance: float | None = None) -> list[Finding]
             "Initialise with glorot_uniform / he_normal (not tiny weights), use ReLU in deep "
             "stacks, fewer layers or residual connections. Raising the learning rate does not "
             "help: the gradient carries no signal.")]
-    if len(rel) < 2:
-        return []
+    if len(rel) < 2 or any(not np.any(rec.layer.params["kernel"]) for rec, _, _ in rel[1:]):
+        return []  # a zero kernel downstream blocks the gradient for one step only
     (first, r_first, _), (last, r_last, _) = rel[0], rel[-1]
     evidence = {"relative_gradient_per_layer": {rec.name: r for rec, r, _ in rel},
                 "first_over_last": r_first / max(r_last, 1e-30)}

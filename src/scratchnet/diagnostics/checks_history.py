@@ -54,12 +54,14 @@ def _epochs(values: list[float]) -> list[float]:
     return [round(v, 4) if math.isfinite(v) else v for v in values]
 
 
-def check_history(history: Any) -> list[Finding]:
+def check_history(history: Any, chance: float | None = None) -> list[Finding]:
+    """``chance``: the loss of a uniform prediction on this task (ln C for C classes), when
+    known: an epoch whose mean loss exceeds 10x chance diverged within that epoch."""
     h = as_history(history)
     loss = h.get("loss", [])
     if not loss:
         return []
-    diverged = _check_diverged(loss)
+    diverged = _check_diverged(loss, chance)
     if diverged:
         return diverged
     found = _check_learning_rate(loss)
@@ -70,16 +72,21 @@ def check_history(history: Any) -> list[Finding]:
     return found
 
 
-def _check_diverged(loss: list[float]) -> list[Finding]:
+def _check_diverged(loss: list[float], chance: float | None) -> list[Finding]:
     best = math.inf
     for epoch, value in enumerate(loss):
-        if not math.isfinite(value) or value > _BLOW_UP * best:
-            what = "became NaN/Inf" if not math.isfinite(value) else \
-                f"jumped to {value:.4g}, {value / best:.0f}x its best {best:.4g}"
+        above_chance = chance is not None and value > _BLOW_UP * chance
+        if not math.isfinite(value) or value > _BLOW_UP * best or above_chance:
+            what = ("became NaN/Inf" if not math.isfinite(value) else
+                    f"jumped to {value:.4g}, {value / best:.0f}x its best {best:.4g}"
+                    if value > _BLOW_UP * best else
+                    f"averaged {value:.4g}, {value / chance:.0f}x the loss of a uniform guess "
+                    f"({chance:.3g})")
             return [Finding(
                 "loss_diverged", "error", "history",
                 {"epoch": epoch + 1, "loss": value, "best_loss_before": best,
-                 "losses": _epochs(loss[:epoch + 1])},
+                 "chance_loss": chance, "last_loss": loss[-1],
+                 "losses": _epochs(loss)},
                 f"The training loss {what} at epoch {epoch + 1}: the updates diverged (a "
                 "learning rate too high, exploding gradients, or log(0) in the loss).",
                 "Lower the learning rate by 10; use from_logits=True losses; clip gradients "

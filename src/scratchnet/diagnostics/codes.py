@@ -5,8 +5,8 @@ The table's order is the ranking: a finding earlier in the table can be the root
 later one (``explains``). The report groups each consequence under its root
 (:meth:`Report.ranked`); docs/doctor.md's code table is generated from here::
 
-    python -m scratchnet.diagnostics.codes --write-docs   # rewrite docs/doctor.md's table
-    python -m scratchnet.diagnostics.codes --check-docs   # exit 1 if it is stale
+    python -m scratchnet.diagnostics.docs --write-docs   # rewrite docs/doctor.md's table
+    python -m scratchnet.diagnostics.docs --check-docs   # exit 1 if it is stale
 """
 from __future__ import annotations
 
@@ -33,10 +33,13 @@ _TABLE = (
          "integer labels with categorical_crossentropy, one-hot with the sparse loss, a wrong "
          "number of output units", "`to_categorical(y, C)` or `sparse_categorical_crossentropy`"),
     Code("unnormalized_input", "warning", "data", "The inputs are far from unit scale.",
-         "input RMS > INPUT_RMS_MAX", "raw 0-255 pixels or unstandardised features",
+         "input RMS > INPUT_RMS_MAX (warning); every sample of the batch identical, e.g. all "
+         "zeros (error)", "raw 0-255 pixels or unstandardised features; a preprocessing bug "
+         "that erases the inputs",
          "`x / 255`, or `(x - mean) / std` of the training set", ("INPUT_RMS_MAX",),
          ("exploding_activations", "initial_loss", "saturation", "dead_relu",
-          "exploding_gradients", "learning_rate_too_high", "nonfinite", "cannot_overfit",
+          "exploding_gradients", "vanishing_gradients", "learning_rate_too_low",
+          "learning_rate_too_high", "nonfinite", "cannot_overfit",
           "loss_diverged")),
     Code("no_trainable_weights", "error", "configuration", "Nothing in the model can learn.",
          "the model has no trainable parameter (every layer frozen, or no weighted layer)",
@@ -67,7 +70,7 @@ _TABLE = (
          "(off by > AVERAGE_TOLERANCE)", "a custom loss whose backward forgets to divide by N",
          "value = per_sample.mean(); gradient = d(per_sample) / N, once", ("AVERAGE_TOLERANCE",),
          ("gradient_mismatch", "exploding_gradients", "learning_rate_too_high", "dead_relu",
-          "nonfinite", "cannot_overfit", "loss_diverged")),
+          "nonfinite", "cannot_overfit")),
     Code("gradient_mismatch", "error", "numeric",
          "A backward disagrees with central differences of its forward.",
          "gradcheck (float64, steps scaled to each value) of a layer on 2 samples, confirmed with "
@@ -87,13 +90,29 @@ _TABLE = (
          "reduce over feature axes only; only the loss divides by N", ("BATCH_TOLERANCE",),
          ("train_inference_mismatch", "exploding_gradients", "learning_rate_too_high",
           "cannot_overfit")),
+    Code("train_inference_mismatch", "error", "forward",
+         "The model is much worse in inference mode than in training mode on the same "
+         "training samples.",
+         "a trained model: accuracy in training mode minus accuracy in inference mode > "
+         "TRAIN_INFERENCE_GAP (or the inference loss > 2x the training-mode loss)",
+         "a dropout that does not rescale, batch statistics that differ from the moving ones",
+         "inverted dropout (scale kept units by 1/(1 - rate)); update and use moving "
+         "statistics", ("TRAIN_INFERENCE_GAP",),
+         ("learning_rate_too_low", "cannot_overfit", "overfitting", "underfitting")),
+    Code("loss_diverged", "error", "history", "The training loss became NaN/Inf or blew up.",
+         "a non-finite training loss at epoch k, or a loss > 10 x its minimum so far or > 10 x "
+         "the loss of a uniform prediction",
+         "a learning rate too high, an unstable loss (log(0)), exploding gradients",
+         "lower the learning rate; from_logits losses; gradient clipping; TerminateOnNaN",
+         (), ("nonfinite", "exploding_activations", "dead_relu", "saturation",
+              "exploding_gradients", "vanishing_gradients", "cannot_overfit", "underfitting")),
     Code("nonfinite", "error", "forward", "NaN or Inf in the data, weights, a forward, a "
          "backward or the loss.",
          "the first place where finite values turn non-finite (data, weights, first forward, "
          "first backward from the output, the loss, or the loss during training)",
          "log/division of values out of domain, overflow, a diverged update",
          "stable computations (subtract the max before exp, clip before log); lower the "
-         "learning rate", (), ("learning_rate_too_high", "cannot_overfit", "loss_diverged")),
+         "learning rate", (), ("learning_rate_too_high", "cannot_overfit")),
     Code("symmetric_weights", "error", "forward",
          "Every unit of a layer is identical, and training keeps them identical.",
          "a hidden layer whose units have the same incoming weights (relative spread < "
@@ -115,7 +134,7 @@ _TABLE = (
           "TRAINED_ACTIVATION_RMS_MAX"),
          ("initial_loss", "saturation", "dead_relu", "exploding_gradients",
           "vanishing_gradients", "learning_rate_too_high", "learning_rate_too_low",
-          "cannot_overfit", "loss_diverged")),
+          "cannot_overfit")),
     Code("initial_loss", "warning", "forward",
          "The loss at initialisation is far from that of a uniform prediction.",
          "untrained model: loss > INITIAL_LOSS_FACTOR x (error > 2x that) or < 1 / "
@@ -130,7 +149,7 @@ _TABLE = (
          "too large weights, a backward that adds gradient, a summed loss",
          "glorot/he init, check custom backward code, mean loss, gradient clipping",
          ("EXPLODING_RATIO", "EXPLODING_RELATIVE"),
-         ("learning_rate_too_high", "dead_relu", "loss_diverged", "cannot_overfit")),
+         ("learning_rate_too_high", "dead_relu", "cannot_overfit")),
     Code("learning_rate_too_high", "error", "training",
          "The learning rate is too high: the loss diverges or oscillates.",
          "on a copy, LR_STEPS steps on OVERFIT_SAMPLES samples: the loss ends > "
@@ -140,7 +159,7 @@ _TABLE = (
          "a learning rate 10x or more too large for the optimizer",
          "lower the learning rate by 10, then tune by factors of 3",
          ("LR_STEPS", "DIVERGENCE_FACTOR", "UPDATE_RATIO_HIGH", "OSCILLATION_SHARE"),
-         ("dead_relu", "saturation", "loss_diverged", "cannot_overfit", "underfitting")),
+         ("dead_relu", "saturation", "cannot_overfit", "underfitting")),
     Code("dead_relu", "warning", "forward", "Most ReLU units output 0 for every sample.",
          "share of a ReLU layer's units (Dense units / Conv2D channels) that are 0 for every "
          "probe sample > DEAD_WARN (error > DEAD_ERROR)",
@@ -173,14 +192,6 @@ _TABLE = (
          "raise the learning rate to the optimizer's usual value",
          ("STALL_CHANGE", "UPDATE_RATIO_LOW", "SLOW_UPDATE_RATIO", "SLOW_PROGRESS"),
          ("cannot_overfit", "underfitting")),
-    Code("train_inference_mismatch", "error", "forward",
-         "The model is much worse in inference mode than in training mode on the same "
-         "training samples.",
-         "a trained model: accuracy in training mode minus accuracy in inference mode > "
-         "TRAIN_INFERENCE_GAP (or the inference loss > 2x the training-mode loss)",
-         "a dropout that does not rescale, batch statistics that differ from the moving ones",
-         "inverted dropout (scale kept units by 1/(1 - rate)); update and use moving "
-         "statistics", ("TRAIN_INFERENCE_GAP",), ("overfitting", "underfitting")),
     Code("validation_mismatch", "warning", "history",
          "Validation accuracy is far above training accuracy from the first epoch on.",
          "val_accuracy - accuracy > VALIDATION_GAP at the first and the last epoch",
@@ -188,11 +199,6 @@ _TABLE = (
          "or a very strong regulariser", "draw validation data from the same source as the "
          "training data (a random split), check for duplicates; check dropout rates",
          ("VALIDATION_GAP", "HISTORY_MIN_EPOCHS")),
-    Code("loss_diverged", "error", "history", "The training loss became NaN/Inf or blew up.",
-         "a non-finite training loss at epoch k, or a loss > 10 x its minimum so far",
-         "a learning rate too high, an unstable loss (log(0)), exploding gradients",
-         "lower the learning rate; from_logits losses; gradient clipping; TerminateOnNaN",
-         ()),
     Code("overfitting", "warning", "history",
          "The model memorises the training data: validation loss rises while training loss "
          "falls.", "validation loss > (1 + OVERFIT_RISE) x its minimum at the last epoch while "
@@ -230,12 +236,3 @@ def get(name: str) -> Code:
     if name not in CODES:
         raise ValueError(f"unknown doctor code {name!r}; expected one of {sorted(CODES)}")
     return CODES[name]
-
-
-def main(argv: list[str] | None = None) -> int:
-    from .docs import main as docs_main
-    return docs_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

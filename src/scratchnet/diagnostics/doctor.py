@@ -75,14 +75,14 @@ def doctor(model: Any, x: Any, y: Any, *, history: Any = None, max_samples: int 
     x, y = x[:max_samples], y[:max_samples]
     report = Report(model=model.name)
 
-    if history is not False:
-        report.add(check_history(_history_of(model) if history is None else history))
+    history = None if history is False else _history_of(model) if history is None else history
     stage1 = (check_input(x) + check_labels(model, y) + check_loss_activation(model)
               + check_softmax_twice(model) + check_trainable(model))
     report.add(stage1)
     if any(f.code in ("label_mismatch", "nonfinite") and f.at_least("error") for f in stage1):
         report.notes.append("forward/backward, numerical and training checks skipped: fix the "
                             "data errors first")
+        report.add(check_history(history) if history is not None else [])
         return _done(report, start)
 
     tr = trace(model, x, y)
@@ -117,6 +117,8 @@ def doctor(model: Any, x: Any, y: Any, *, history: Any = None, max_samples: int 
             f"steps" + (" (memorised)" if run.memorised else ""))
     elif training_checks:
         report.notes.append("training checks skipped: the forward/backward pass is not finite")
+    if history is not None:
+        report.add(check_history(history, chance))
     return _done(report, start)
 
 

@@ -106,9 +106,10 @@ def rank(findings: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
     position = {id(f): i for i, f in enumerate(findings)}
     groups: dict[int, list[Finding]] = {}
     for i, finding in enumerate(findings):
-        root = finding
-        while position[id(root)] in direct:  # table ranks strictly fall: this ends
-            root = direct[position[id(root)]]
+        root, seen = finding, {id(finding)}
+        while position[id(root)] in direct and id(direct[position[id(root)]]) not in seen:
+            root = direct[position[id(root)]]  # the table's ranks fall: no cycle (tested)
+            seen.add(id(root))
         finding.caused_by = None if root is finding else root.label
         if root is not finding:
             groups.setdefault(position[id(root)], []).append(finding)
