@@ -46,11 +46,14 @@ def test_trace_matches_model_forward_and_gradients():
 
 
 def test_unnormalized_input_threshold():
-    assert check_input(np.full((4, 3), 5.0)) == []
-    found = check_input(np.full((4, 3), 200.0))
+    rng = np.random.default_rng(0)
+    assert check_input(5.0 + rng.random((4, 3))) == []
+    found = check_input(np.full((4, 3), 200.0) + np.arange(4)[:, None])
     assert [f.code for f in found] == ["unnormalized_input"]
-    assert found[0].evidence["rms"] == pytest.approx(200.0)
+    assert found[0].evidence["rms"] == pytest.approx(np.sqrt(np.mean((200 + np.arange(4)) ** 2)))
     assert "/ 255" in found[0].fix
+    same = check_input(np.zeros((4, 3)))  # x // 256: every sample erased
+    assert [f.severity for f in same] == ["error"] and "all zeros" in same[0].cause
 
 
 def test_loss_average_check_accepts_mean_and_flags_sum():
@@ -145,7 +148,9 @@ def test_report_text_and_severity_validation():
     assert "[WARNING] dead_relu at dense" in report.to_text()
     assert isinstance(report.to_dict()["findings"][0]["evidence"]["dead_share"], float)
     with pytest.raises(ValueError, match="severity"):
-        Finding("x", "fatal", "l", {}, "c", "f")
+        Finding("dead_relu", "fatal", "l", {}, "c", "f")
+    with pytest.raises(ValueError, match="unknown doctor code"):
+        Finding("x", "warning", "l", {}, "c", "f")
 
 
 def test_doctor_callback_flags_divergence_and_stops():

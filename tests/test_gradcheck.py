@@ -65,3 +65,30 @@ def test_loss_and_activation_targets(rng, float64):
 def test_user_activation_with_wrong_derivative_is_caught(rng, float64):
     bad = activations.elementwise("bad_tanh", np.tanh, lambda x: 1 - x ** 2)  # f' uses x, not y
     assert not sn.gradcheck(bad, rng.standard_normal((3, 4))).passed()
+
+
+def test_exact_zero_gradient_is_not_a_mismatch(float64):
+    """d/dx of sum(w * relu(x)) is exactly 0 where x < 0; numerically ~1e-16, never an error."""
+    x = -np.abs(np.random.default_rng(0).standard_normal((3, 5))) - 0.5
+    result = sn.gradcheck(layers.ReLU(), x)
+    assert result["input"].relative_error < 1e-7 and result.passed()
+
+
+def test_huge_values_are_checked_with_steps_scaled_to_them(rng, float64):
+    """Pre-activations ~1e11 (std-3 deep ReLU nets): a fixed step of 1e-6 is below the float64
+    spacing there (~1.5e-5), so it used to report a mismatch on the correct ReLU."""
+    x = rng.standard_normal((2, 8)) * 1e11
+    assert np.spacing(1e11) > 1e-6
+    result = sn.gradcheck(layers.ReLU(), x)
+    assert result["input"].status in ("ok", "unreliable") and result.max_error < 1e-4
+    assert sn.gradcheck(ConstantLeakReLU(), x)["input"].status == "wrong"  # still caught
+
+
+def test_gradient_lost_in_the_noise_is_unreliable_not_wrong(float64):
+    """A tiny gradient next to a huge output: no step resolves it, so no verdict."""
+    class HugeOffset(layers.Layer):
+        def forward(self, x, training=False):
+            return x * 1e-12 + 1e12, lambda grad_y: grad_y * 1e-12
+    result = sn.gradcheck(HugeOffset(), np.ones((2, 3)))
+    assert result["input"].status == "unreliable" and not result.passed()
+    assert "no verdict" in str(result)

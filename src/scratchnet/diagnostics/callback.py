@@ -94,7 +94,7 @@ class Doctor(Callback):
         if self.x is not None:
             tr = trace(self.model, self.x, self.y)
             self._add(check_nonfinite(self.model, tr) + check_dead_relu(tr)
-                      + check_saturation(tr, at_init=False))
+                      + check_saturation(tr, trained=True))
 
     def on_train_end(self, logs=None) -> None:
         if self.verbose:

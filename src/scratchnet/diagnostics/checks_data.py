@@ -24,6 +24,16 @@ def check_input(x: Array) -> list[Finding]:
                         "The input data contains NaN or Inf.",
                         "Clean the data (np.nan_to_num, drop or impute the bad samples).")]
     value = rms(x)
+    if len(x) > 1 and float(np.ptp(x, axis=0).max()) == 0.0:
+        return [Finding("unnormalized_input", "error", "input",
+                        {"rms": value, "min": float(x.min()), "max": float(x.max()),
+                         "samples": int(len(x)), "distinct_samples": 1},
+                        "Every sample of the batch is identical"
+                        + (" (all zeros)" if not np.any(x) else "") + ": the inputs carry no "
+                        "information, so the model can only learn the label frequencies "
+                        "(a preprocessing bug such as x // 256 instead of x / 255).",
+                        "Check the preprocessing: print x.min(), x.max(), x.std() per feature "
+                        "after each step; scale with x / 255.")]
     if value <= INPUT_RMS_MAX:
         return []
     evidence = {"rms": value, "min": float(x.min()), "max": float(x.max()),

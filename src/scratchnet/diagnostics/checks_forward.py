@@ -1,10 +1,10 @@
 """Checks on one forward/backward pass (a :class:`~.probes.Trace`): ``nonfinite``,
 ``exploding_activations``, ``dead_relu``, ``saturation``, ``initial_loss``,
-``vanishing_gradients``, ``exploding_gradients``.
+``vanishing_gradients``, ``exploding_gradients``, ``symmetric_weights``.
 
-Thresholds (see :mod:`scratchnet.diagnostics.thresholds` for their sources): GAIN_MAX,
-ACTIVATION_RMS_MIN, LOGIT_RMS_MAX, DEAD_WARN/DEAD_ERROR, SATURATION_LIMIT/SATURATION_SHARE,
-INITIAL_LOSS_FACTOR, VANISHING_RATIO, EXPLODING_RATIO, EXPLODING_RELATIVE.
+Init-time rules (the gain of a layer, huge logits, the initial loss, a saturated output) judge
+the initialiser; they do not apply to a *trained* model (:func:`is_trained`), whose large
+logits are confidence, not a bad init. Thresholds: :mod:`scratchnet.diagnostics.thresholds`.
 """
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ from .thresholds import (
     LOGIT_RMS_MAX,
     SATURATION_LIMIT,
     SATURATION_SHARE,
+    SYMMETRY_TOLERANCE,
+    TRAINED_ACTIVATION_RMS_MAX,
+    TRAINED_LOSS_FRACTION,
     VANISHING_RATIO,
+    VANISHING_RELATIVE_MIN,
 )
 
 Array = np.ndarray
@@ -82,7 +86,46 @@ def _suggested_std(kernel: Array, relu_like: bool) -> tuple[str, float]:
     return "glorot_uniform", math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def check_activation_scale(tr: Trace, at_init: bool) -> list[Finding]:
+def chance_loss(model: Any, tr: Trace, y: Array) -> float | None:
+    """The loss of a uniform prediction (ln C for C-class cross-entropy), if defined."""
+    uniform = _uniform_prediction(model, tr)
+    if uniform is None:
+        return None
+    value = float(model.loss.forward(y, uniform.astype(tr.output.dtype))[0])
+    return value if value > 0 and math.isfinite(value) else None
+
+
+def is_trained(model: Any, tr: Trace, chance: float | None) -> bool:
+    """The optimizer has stepped, or the loss is far below chance: these weights were learned."""
+    if getattr(model.optimizer, "iterations", 0) > 0:
+        return True
+    return chance is not None and math.isfinite(tr.loss) and \
+        tr.loss < TRAINED_LOSS_FRACTION * chance
+
+
+def _trained_scale(tr: Trace) -> list[Finding]:
+    """On learned weights only extreme activations are reported, without blaming the init."""
+    found = []
+    for rec in tr.layers:
+        if "kernel" not in rec.layer.params:
+            continue
+        pre = rec.z if rec.z is not None else rec.y
+        pre_rms = rms(pre)
+        if pre_rms > TRAINED_ACTIVATION_RMS_MAX:
+            found.append(Finding(
+                "exploding_activations", "warning", rec.name,
+                {"pre_activation_rms": pre_rms, "trained": True,
+                 "threshold": TRAINED_ACTIVATION_RMS_MAX},
+                f"In this trained model {rec.name}'s pre-activations reach RMS {pre_rms:.3g}: "
+                "the weights grew during training.",
+                "Lower the learning rate or add weight decay / gradient clipping; re-check from "
+                "a fresh initialisation."))
+    return found
+
+
+def check_activation_scale(tr: Trace, trained: bool) -> list[Finding]:
+    if trained:
+        return _trained_scale(tr)
     found = []
     for rec in tr.layers:
         kernel = rec.layer.params.get("kernel")
@@ -112,7 +155,7 @@ def check_activation_scale(tr: Trace, at_init: bool) -> list[Finding]:
     last = tr.layers[-1]
     # With unscaled inputs huge logits are expected: unnormalized_input says so.
     flagged = any(f.layer == last.name for f in found)
-    if at_init and last.z is not None and rms(tr.layers[0].x) <= INPUT_RMS_MAX and not flagged:
+    if last.z is not None and rms(tr.layers[0].x) <= INPUT_RMS_MAX and not flagged:
         z_rms = rms(last.z)
         if z_rms > LOGIT_RMS_MAX and last.activation in ("softmax", "sigmoid"):
             found.append(Finding(
@@ -160,10 +203,10 @@ def _saturated_share(name: str, y: Array) -> float | None:
     return None
 
 
-def check_saturation(tr: Trace, at_init: bool) -> list[Finding]:
+def check_saturation(tr: Trace, trained: bool) -> list[Finding]:
     found = []
     for index, rec in enumerate(tr.layers):
-        if rec.activation is None or (index == len(tr.layers) - 1 and not at_init):
+        if rec.activation is None or (index == len(tr.layers) - 1 and trained):
             continue
         share = _saturated_share(rec.activation, rec.y)
         if share is not None and share > SATURATION_SHARE:
@@ -190,12 +233,8 @@ def _uniform_prediction(model: Any, tr: Trace) -> Array | None:
     return None
 
 
-def check_initial_loss(model: Any, tr: Trace, y: Array) -> list[Finding]:
-    uniform = _uniform_prediction(model, tr)
-    if uniform is None or not math.isfinite(tr.loss):
-        return []
-    expected = float(model.loss.forward(y, uniform.astype(tr.output.dtype))[0])
-    if expected <= 0:
+def check_initial_loss(tr: Trace, expected: float | None) -> list[Finding]:
+    if expected is None or not math.isfinite(tr.loss):
         return []
     ratio = tr.loss / expected
     if 1 / INITIAL_LOSS_FACTOR <= ratio <= INITIAL_LOSS_FACTOR:
@@ -225,11 +264,30 @@ def _relative_gradients(tr: Trace) -> list[tuple[LayerTrace, float, float]]:
     return out
 
 
-def check_gradient_flow(tr: Trace) -> list[Finding]:
+def check_gradient_flow(tr: Trace, chance: float | None = None) -> list[Finding]:
+    """``chance``: the chance-level loss; gradients that vanish *everywhere* are only a fault
+    while the loss is still far from 0 (a model that fits its batch has small gradients)."""
     with np.errstate(all="ignore"):
         rel = _relative_gradients(tr)
-    if len(rel) < 2:
+    if not rel:
         return []
+    largest = max(r for _, r, _ in rel)
+    unlearned = chance is not None and tr.loss > 0.5 * chance
+    if largest < VANISHING_RELATIVE_MIN and unlearned:
+        return [Finding(
+            "vanishing_gradients", "warning", rel[0][0].name,
+            {"relative_gradient_per_layer": {rec.name: r for rec, r, _ in rel},
+             "largest_relative_gradient": largest, "loss": tr.loss, "chance_loss": chance,
+             "threshold": VANISHING_RELATIVE_MIN},
+            f"Every layer's gradient is tiny relative to its weights (at most {largest:.1e}; "
+            "healthy: ~1e-3..1e-1) while the loss is still near chance: the signal has died "
+            "out in the forward and backward passes (weights far too small for this depth, "
+            "saturated or zero activations).",
+            "Initialise with glorot_uniform / he_normal (not tiny weights), use ReLU in deep "
+            "stacks, fewer layers or residual connections. Raising the learning rate does not "
+            "help: the gradient carries no signal.")]
+    if len(rel) < 2 or any(not np.any(rec.layer.params["kernel"]) for rec, _, _ in rel[1:]):
+        return []  # a zero kernel downstream blocks the gradient for one step only
     (first, r_first, _), (last, r_last, _) = rel[0], rel[-1]
     evidence = {"relative_gradient_per_layer": {rec.name: r for rec, r, _ in rel},
                 "first_over_last": r_first / max(r_last, 1e-30)}
@@ -256,3 +314,40 @@ def check_gradient_flow(tr: Trace) -> list[Finding]:
             "Use glorot_uniform/he_normal weights, check custom backward code with "
             "scratchnet.gradcheck, average the loss over the batch, or clip gradients.")]
     return []
+
+
+def _spread(columns: Array) -> float:
+    """Largest difference between any column and the first, relative to the largest entry."""
+    scale = float(np.abs(columns).max()) if columns.size else 0.0
+    return float(np.abs(columns - columns[:, :1]).max()) / scale if scale > 0 else 0.0
+
+
+def check_symmetric_weights(tr: Trace) -> list[Finding]:
+    """Hidden layers whose units have identical weights *and* identical weight gradients: every
+    update keeps them identical, so the layer acts as a single unit."""
+    found = []
+    weighted = [rec for rec in tr.layers if "kernel" in rec.layer.params]
+    for rec in weighted[:-1]:
+        kernel, grad = rec.layer.params["kernel"], rec.grads.get("kernel")
+        units = kernel.shape[-1]
+        if units < 2 or grad is None or not _finite(grad):
+            continue
+        columns = kernel.reshape(-1, units)
+        bias = rec.layer.params.get("bias")
+        same_bias = bias is None or _spread(bias.reshape(1, -1)) <= SYMMETRY_TOLERANCE
+        weight_spread = _spread(columns)
+        grad_spread = _spread(grad.reshape(-1, units))
+        if weight_spread <= SYMMETRY_TOLERANCE and same_bias and grad_spread <= SYMMETRY_TOLERANCE:
+            value = float(columns.flat[0]) if columns.size else 0.0
+            found.append(Finding(
+                "symmetric_weights", "error", rec.name,
+                {"units": units, "weight_spread": weight_spread, "gradient_spread": grad_spread,
+                 "kernel_value": value, "kernel_all_equal": bool(np.all(columns == value)),
+                 "threshold": SYMMETRY_TOLERANCE},
+                f"All {units} units of {rec.name} have the same incoming weights"
+                + (f" (every kernel entry is {value:g})" if np.all(columns == value) else "")
+                + " and receive the same gradient, so every update keeps them identical: the "
+                "layer computes one feature, however many units it has.",
+                "Initialise kernels randomly (kernel_initializer='glorot_uniform' or "
+                "'he_normal'); constant or zero initialisers are only for biases."))
+    return found

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import floatx_scope
 from ..layers import ActivatedLayer
 from ..layers.activation import Activation as ActivationLayer
-from .gradcheck import GradcheckResult, gradcheck
+from .gradcheck import GradcheckResult, _float64_params, gradcheck
 from .probes import Trace
 from .report import Finding
 from .thresholds import AVERAGE_TOLERANCE, BATCH_TOLERANCE, MISMATCH_ERROR, MISMATCH_WARN
@@ -35,18 +36,33 @@ def _evidence(result: GradcheckResult) -> dict[str, Any]:
             "analytic": analytic, "numeric": numeric, "threshold": MISMATCH_WARN}
 
 
-def _confirmed(target: Any, x: Array, seed: int) -> GradcheckResult | None:
+def _confirmed(target: Any, x: Array, seed: int) -> tuple[GradcheckResult | None,
+                                                          GradcheckResult]:
     """A failing gradcheck, repeated with another seed (other entries, other projection): a
     wrong backward fails both; a single unlucky entry at an undetected kink (a ReLU input that
-    is exactly 0) does not. Returns the milder of the two failing results, or None."""
+    is exactly 0) does not. Returns (the milder of the two failing results or None, the first
+    result)."""
     results = []
     for attempt in (seed, seed + 1):
         with np.errstate(all="ignore"):
             result = gradcheck(target, x, max_entries=_GRADCHECK_ENTRIES, seed=attempt)
         if result.max_error <= MISMATCH_WARN:
-            return None
+            return None, results[0] if results else result
         results.append(result)
-    return min(results, key=lambda r: np.nan_to_num(r.max_error, nan=np.inf))
+    return min(results, key=lambda r: np.nan_to_num(r.max_error, nan=np.inf)), results[0]
+
+
+def _unreliable(name: str, result: GradcheckResult, x: Array) -> Finding:
+    checks = result.unreliable
+    return Finding(
+        "gradcheck_unreliable", "info", name,
+        {"tensors": [c.name for c in checks], "noise": [c.noise for c in checks],
+         "input_max_abs": float(np.abs(x).max()) if x.size else 0.0},
+        f"The finite-difference check of {', '.join(c.name for c in checks)} is within the "
+        "float64 rounding noise of the values (inputs up to "
+        f"{float(np.abs(x).max()) if x.size else 0.0:.2g}): no verdict on this backward.",
+        "Nothing to fix in the layer for this; bring the activations to a normal scale (see "
+        "the other findings) and check again.")
 
 
 def _severity(error: float) -> str:
@@ -59,8 +75,10 @@ def check_gradients(model: Any, tr: Trace, y: Array, seed: int = 0) -> list[Find
         x = np.asarray(rec.x[:_GRADCHECK_SAMPLES], dtype=np.float64)
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(rec.y))):
             continue  # nonfinite reports it; differences of NaN say nothing
-        result = _confirmed(rec.layer, x, seed)
+        result, first = _confirmed(rec.layer, x, seed)
         if result is None:
+            if first.unreliable:
+                found.append(_unreliable(rec.name, first, x))
             continue
         evidence, culprit = _evidence(result), f"layer {type(rec.layer).__name__}"
         if isinstance(rec.layer, (ActivatedLayer, ActivationLayer)):
@@ -144,15 +162,16 @@ def _rel(a: Array, b: Array) -> float:
 
 
 def check_batch_dependence(tr: Trace, seed: int = 0) -> list[Finding]:
-    """Each layer, in inference mode: sample i alone vs inside a batch of a few samples."""
+    """Each layer, in inference mode: sample i alone vs inside a batch of a few samples, in
+    float64 (float32 rounding, amplified by a saturated softmax, is not batch dependence)."""
     found = []
     rng = np.random.default_rng(seed)
     for rec in tr.layers:
         layer, k = rec.layer, min(_BATCH_SAMPLES, len(rec.x))
-        xb = rec.x[:k]
+        xb = np.asarray(rec.x[:k], dtype=np.float64)
         if k < 2 or not np.all(np.isfinite(xb)):
             continue
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), floatx_scope("float64"), _float64_params([layer]):
             yb, back = layer.forward(xb, False)
             upstream = rng.standard_normal(yb.shape).astype(yb.dtype)
             gxb = back(upstream)

@@ -77,3 +77,48 @@ def check_loss_activation(model: Any) -> list[Finding]:
                        f"Add activation='{'sigmoid' if bce else 'softmax'}' to the last layer, or "
                        f"use {type(loss).__name__}(from_logits=True).")
     return []
+
+
+def _shape_only(layer: Any) -> bool:
+    """Layers that pass values through unchanged in inference (reshapes, dropout): a softmax
+    before them is still a softmax after them."""
+    return not layer.params and activation_name(layer) is None and type(layer).__name__ in (
+        "Flatten", "Reshape", "Dropout", "InputLayer", "Identity")
+
+
+def check_softmax_twice(model: Any) -> list[Finding]:
+    """``softmax_twice``: a softmax output fed (through shape-only layers) to another softmax."""
+    found, previous = [], None
+    for layer in model.layers:
+        name = activation_name(layer)
+        if name is not None and "softmax" in name and previous is not None:
+            found.append(Finding(
+                "softmax_twice", "error", layer.name,
+                {"first_softmax": previous.name, "second_softmax": layer.name},
+                f"{previous.name} already ends in a softmax and {layer.name} applies another one "
+                "to its probabilities: inputs in [0, 1] give outputs close to uniform (for 10 "
+                "classes the largest probability is at most e/(e+9) = 0.23), so the loss can "
+                "never fall below a floor and the gradient is squashed.",
+                f"Keep one softmax: remove {layer.name}, or give {previous.name} no activation "
+                "(activation=None) if the Softmax layer is wanted."))
+        if name is not None and "softmax" in name:
+            previous = layer
+        elif name is not None or not _shape_only(layer):
+            previous = None
+    return found
+
+
+def check_trainable(model: Any) -> list[Finding]:
+    """``no_trainable_weights``: the optimizer has nothing to update."""
+    if model.trainable_params():
+        return []
+    weighted = [layer.name for layer in model.layers if layer.params]
+    frozen = [layer.name for layer in model.layers if layer.params and not layer.trainable]
+    cause = (f"Every layer with weights is frozen (trainable=False: {', '.join(frozen)})."
+             if frozen else "No layer has weights (only activations, reshapes, pooling):")
+    return [Finding(
+        "no_trainable_weights", "error", "model",
+        {"layers": len(model.layers), "weighted_layers": weighted, "frozen_layers": frozen},
+        cause + " Training cannot change the model's outputs.",
+        "Set layer.trainable = True on the layers to train (recompile), or add a Dense/Conv2D "
+        "layer.")]

@@ -25,9 +25,12 @@ from .thresholds import (
     OVERFIT_LOSS_FRACTION,
     OVERFIT_SAMPLES,
     OVERFIT_STEPS,
+    SLOW_PROGRESS,
+    SLOW_UPDATE_RATIO,
     STALL_CHANGE,
     UPDATE_RATIO_HIGH,
     UPDATE_RATIO_LOW,
+    USUAL_LEARNING_RATE,
 )
 
 Array = np.ndarray
@@ -125,9 +128,31 @@ def check_learning_rate(model: Any, run: Run) -> list[Finding]:
             f"The loss barely moves ({change:.1e} relative change in {len(upto) - 1} steps) and "
             f"each update changes the weights by only {median_ratio:.1e} of their norm "
             "(healthy: ~1e-3).",
-            f"Raise the learning rate (try {opt.learning_rate * 100:g}), or use "
-            "Adam(learning_rate=1e-3).")]
+            _raise_fix(opt))]
+    progress = (initial - run.losses[-1]) / max(abs(initial), 1e-12)
+    if (not run.memorised and math.isfinite(progress) and progress < SLOW_PROGRESS
+            and median_ratio < SLOW_UPDATE_RATIO):
+        usual = USUAL_LEARNING_RATE.get(type(opt).__name__)
+        return [Finding(
+            "learning_rate_too_low", "warning", "optimizer",
+            {**evidence, "steps": run.steps[-1], "loss_after": run.losses[-1],
+             "relative_loss_decrease": progress, "usual_learning_rate": usual,
+             "threshold_update_ratio": SLOW_UPDATE_RATIO, "threshold_progress": SLOW_PROGRESS},
+            f"In {run.steps[-1]} steps on {OVERFIT_SAMPLES} samples the loss fell by only "
+            f"{100 * progress:.0f}% ({initial:.4g} -> {run.losses[-1]:.4g}): each update moves "
+            f"the weights by {median_ratio:.1e} of their norm (healthy: ~1e-3), too little for "
+            f"{type(opt).__name__} at learning_rate={opt.learning_rate:g}"
+            + (f" (usually {usual:g})." if usual is not None else "."), _raise_fix(opt))]
     return []
+
+
+def _raise_fix(opt: Any) -> str:
+    usual = USUAL_LEARNING_RATE.get(type(opt).__name__)
+    if usual is not None and usual > opt.learning_rate:
+        return (f"Raise the learning rate to {type(opt).__name__}'s usual {usual:g} "
+                f"({type(opt).__name__}(learning_rate={usual:g})), then tune by factors of 3.")
+    return (f"Raise the learning rate (try {opt.learning_rate * 10:g}-{opt.learning_rate * 100:g}"
+            "), or use Adam(learning_rate=1e-3).")
 
 
 def check_overfit(model: Any, run: Run, samples: int) -> list[Finding]:

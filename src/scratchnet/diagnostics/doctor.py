@@ -3,14 +3,21 @@
 The doctor looks at a compiled model from outside, on a batch of data, in stages:
 
 1. data and configuration: ``unnormalized_input``, ``label_mismatch``, ``nonfinite`` (data),
-   ``loss_activation_mismatch``;
+   ``loss_activation_mismatch``, ``softmax_twice``, ``no_trainable_weights``;
 2. one probed forward/backward pass: ``nonfinite``, ``exploding_activations``, ``dead_relu``,
-   ``saturation``, ``initial_loss`` (before the first update), ``vanishing_gradients`` /
-   ``exploding_gradients``;
+   ``saturation``, ``initial_loss`` (untrained models), ``vanishing_gradients`` /
+   ``exploding_gradients``, ``symmetric_weights``; on a trained model,
+   ``train_inference_mismatch``;
 3. numerical checks of the backward code on a few samples: ``gradient_mismatch`` (every layer,
-   its activation, the loss), ``loss_not_averaged``, ``batch_dependence``;
+   its activation, the loss), ``gradcheck_unreliable``, ``loss_not_averaged``,
+   ``batch_dependence``;
 4. a short training run on a copy: ``learning_rate_too_high`` / ``learning_rate_too_low`` and
-   ``cannot_overfit``.
+   ``cannot_overfit``;
+5. with a training history: ``loss_diverged``, ``learning_rate_too_high``, ``underfitting``,
+   ``overfitting``, ``validation_mismatch``.
+
+Codes, their causes and fixes: :mod:`scratchnet.diagnostics.codes`; the report groups each
+finding under its root cause (:meth:`Report.ranked`).
 
 The model's weights, optimizer state and the global random generator are left untouched
 (layers' ``grads`` buffers are overwritten, as by any forward/backward pass). Thresholds and
@@ -24,17 +31,23 @@ from typing import Any
 import numpy as np
 
 from .. import validation
+from . import codes
 from .checks_data import check_input, check_labels
 from .checks_forward import (
+    chance_loss,
     check_activation_scale,
     check_dead_relu,
     check_gradient_flow,
     check_initial_loss,
     check_nonfinite,
     check_saturation,
+    check_symmetric_weights,
+    is_trained,
 )
+from .checks_history import check_history
+from .checks_modes import check_train_inference
 from .checks_numeric import check_batch_dependence, check_gradients, check_loss_average
-from .checks_static import check_loss_activation
+from .checks_static import check_loss_activation, check_softmax_twice, check_trainable
 from .checks_training import check_learning_rate, check_overfit, overfit_batch, train_copy
 from .probes import trace
 from .report import Finding, Report
@@ -42,12 +55,14 @@ from .report import Finding, Report
 Array = np.ndarray
 
 
-def doctor(model: Any, x: Any, y: Any, *, max_samples: int = 256, gradient_checks: bool = True,
-           training_checks: bool = True, seed: int = 0) -> Report:
+def doctor(model: Any, x: Any, y: Any, *, history: Any = None, max_samples: int = 256,
+           gradient_checks: bool = True, training_checks: bool = True, seed: int = 0) -> Report:
     """Diagnose ``model`` (a compiled Sequential) on the data (x, y).
 
     x: (N, *input_shape); y: labels for the compiled loss. At most ``max_samples`` samples are
-    probed. ``gradient_checks`` / ``training_checks`` turn stages 3 and 4 off (faster).
+    probed. ``history``: the training so far (a History, ``history.history`` or a run's
+    history.json dict) for stage 5; None uses the model's own ``fit`` history, if any; False
+    skips it. ``gradient_checks`` / ``training_checks`` turn stages 3 and 4 off (faster).
     Returns a :class:`Report` (``.to_text()``, ``.to_json()``, ``.findings``).
     """
     start = time.perf_counter()
@@ -60,33 +75,41 @@ def doctor(model: Any, x: Any, y: Any, *, max_samples: int = 256, gradient_check
     x, y = x[:max_samples], y[:max_samples]
     report = Report(model=model.name)
 
-    stage1 = check_input(x) + check_labels(model, y) + check_loss_activation(model)
+    history = None if history is False else _history_of(model) if history is None else history
+    stage1 = (check_input(x) + check_labels(model, y) + check_loss_activation(model)
+              + check_softmax_twice(model) + check_trainable(model))
     report.add(stage1)
     if any(f.code in ("label_mismatch", "nonfinite") and f.at_least("error") for f in stage1):
         report.notes.append("forward/backward, numerical and training checks skipped: fix the "
                             "data errors first")
+        report.add(check_history(history) if history is not None else [])
         return _done(report, start)
 
-    at_init = model.optimizer.iterations == 0
     tr = trace(model, x, y)
+    chance = chance_loss(model, tr, y)
+    trained = is_trained(model, tr, chance)
     report.vitals.update(_vitals(tr, len(x)))
+    report.vitals["trained"] = trained
     nonfinite = check_nonfinite(model, tr)
     report.add(nonfinite)
-    report.add(check_activation_scale(tr, at_init))
+    report.add(check_activation_scale(tr, trained))
     report.add(check_dead_relu(tr))
-    report.add(check_saturation(tr, at_init))
-    if at_init:
-        report.add(check_initial_loss(model, tr, y))
-    report.add(check_gradient_flow(tr))
+    report.add(check_saturation(tr, trained))
+    if not trained:
+        report.add(check_initial_loss(tr, chance))
+    report.add(check_gradient_flow(tr, chance))
+    report.add(check_symmetric_weights(tr))
+    if trained and not nonfinite:
+        report.add(check_train_inference(model, x, y, tr.loss, chance, seed))
     if gradient_checks:
         report.add(check_gradients(model, tr, y, seed))
         report.add(check_loss_average(model, tr, y))
         report.add(check_batch_dependence(tr, seed))
     if training_checks and not nonfinite:
         xs, ys = overfit_batch(x, y)
-        explained = bool(report.above("warning"))
         run = train_copy(model, xs, ys, seed=seed)
-        report.add([_secondary(f) if explained else f for f in check_learning_rate(model, run)])
+        report.add([_secondary(f) if _explained(report, f) else f
+                    for f in check_learning_rate(model, run)])
         report.add(check_overfit(model, run, len(xs)))
         steps = run.steps[-1] if run.steps else 0
         report.vitals["overfit_one_batch"] = (
@@ -94,6 +117,8 @@ def doctor(model: Any, x: Any, y: Any, *, max_samples: int = 256, gradient_check
             f"steps" + (" (memorised)" if run.memorised else ""))
     elif training_checks:
         report.notes.append("training checks skipped: the forward/backward pass is not finite")
+    if history is not None:
+        report.add(check_history(history, chance))
     return _done(report, start)
 
 
@@ -113,11 +138,24 @@ def _vitals(tr: Any, samples: int) -> dict[str, Any]:
             "never_firing_relu_share": dead, "relative_gradient": relative}
 
 
+def _history_of(model: Any) -> Any:
+    from ..saving import history_of
+    return history_of(model)
+
+
+def _explained(report: Report, finding: Finding) -> bool:
+    """Another error, or a finding whose code explains this one (the code table), is already
+    in the report."""
+    return any(other.at_least("error") or (
+        other.at_least("warning") and finding.code in codes.get(other.code).explains)
+        for other in report.findings)
+
+
 def _secondary(finding: Finding) -> Finding:
-    """Learning-rate symptoms next to errors in the gradient or the model itself are most
-    likely their consequence: keep them, as info."""
+    """Learning-rate symptoms next to errors in the gradient or the model itself, or next to a
+    finding that explains them, are most likely their consequence: keep them, as info."""
     finding.severity = "info"
-    finding.cause += " Probably a consequence of the errors above: fix those first."
+    finding.cause += " Probably a consequence of the findings above: fix those first."
     return finding
 
 

@@ -8,13 +8,14 @@ must raise nothing above info.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from .. import activations, backend, initializers, layers, losses, optimizers
+from .. import activations, backend, layers, losses, optimizers
 from ..layers import Layer
-from ..model import Sequential
+from .gallery_helpers import Case, _compiled, _mlp, _mlp_case, constant, constant_normal
+from .gallery_taxonomy import TAXONOMY_EXPECTED, TAXONOMY_FAULTS, TAXONOMY_HEALTHY
 from .story import (
     UserSquaredError,
     build_keras_recipe_model,
@@ -26,30 +27,7 @@ from .story import (
 )
 
 Array = np.ndarray
-Case = tuple[Sequential, Array, Array]
-
-
-def constant(value: float) -> Callable[..., Array]:
-    def initializer(shape, dtype=None, rng=None):
-        return np.full(shape, value, dtype=dtype or backend.floatx())
-    return initializer
-
-
-def constant_normal(stddev: float) -> Callable[..., Array]:
-    def initializer(shape, dtype=None, rng=None):
-        return initializers.random_normal(shape, dtype=dtype, rng=rng, stddev=stddev)
-    return initializer
-
-
-def _mlp(hidden: list[layers.Layer], output: layers.Layer) -> Sequential:
-    return Sequential([layers.Flatten(input_shape=(28, 28, 1)), *hidden, output])
-
-
-def _compiled(model: Sequential, loss: Any = "categorical_crossentropy",
-              optimizer: Any = None) -> Sequential:
-    model.compile(optimizer=optimizer or optimizers.Adam(learning_rate=1e-3), loss=loss,
-                  metrics=["accuracy"])
-    return model
+__all__ = ["GALLERY", "EXPECTED", "HEALTHY", "constant", "constant_normal", "Case"]
 
 
 def _story_variant(bug: str) -> Callable[..., Case]:
@@ -63,20 +41,6 @@ def _story_variant(bug: str) -> Callable[..., Case]:
         _compiled(model, loss, optimizers.Adadelta(learning_rate=1.0))
         return (model, *mnist_sample(samples, seed=seed))
     build.__doc__ = f"The Keras MNIST CNN recipe with only the story's {bug!r} bug."
-    return build
-
-
-def _mlp_case(make: Callable[[], Sequential], loss: Any = "categorical_crossentropy",
-              optimizer: Callable[[], Any] | None = None, scale: bool = True,
-              transform: Callable[[Array, Array], tuple[Array, Array]] | None = None,
-              doc: str = "") -> Callable[..., Case]:
-    def build(samples: int = 128, small: bool = False, seed: int = 0) -> Case:
-        backend.set_random_seed(seed)
-        model = _compiled(make(), loss() if callable(loss) else loss,
-                          optimizer() if optimizer else None)
-        x, y = mnist_sample(samples, scale=scale, seed=seed)
-        return (model, *(transform(x, y) if transform else (x, y)))
-    build.__doc__ = doc
     return build
 
 
@@ -181,11 +145,13 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "story-relu-backward": [("gradient_mismatch", "conv2d"), ("gradient_mismatch", "dense")],
     "story-large-weights": [("exploding_activations", "dense"), ("initial_loss", "loss")],
     "story-softmax-mse": [("loss_activation_mismatch", "dense_1")],
-    "story-sum-loss": [("loss_not_averaged", "loss"), ("gradient_mismatch", "loss")],
+    "story-sum-loss": [("loss_not_averaged", "loss"), ("gradient_mismatch", "loss"),
+                       ("loss_activation_mismatch", "dense_1")],  # its loss is a squared error
     "dead-relu": [("dead_relu", "hidden")],
     "vanishing-gradients": [("vanishing_gradients", "sigmoid_0")],
-    "exploding-gradients": [("exploding_gradients", "output")],
-    "saturation": [("saturation", "hidden")],
+    "exploding-gradients": [("exploding_gradients", "output"),
+                            ("exploding_activations", "relu_1")],
+    "saturation": [("saturation", "hidden"), ("exploding_activations", "hidden")],
     "logits-to-crossentropy": [("loss_activation_mismatch", "output")],
     "sigmoid-crossentropy": [("loss_activation_mismatch", "output")],
     "raw-pixels": [("unnormalized_input", "input")],
@@ -194,7 +160,7 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "learning-rate-too-high": [("learning_rate_too_high", "optimizer")],
     "learning-rate-too-low": [("learning_rate_too_low", "optimizer")],
     "batch-dependence": [("batch_dependence", "batch_center")],
-    "cannot-overfit": [("cannot_overfit", "model")],
+    "cannot-overfit": [("cannot_overfit", "model"), ("unnormalized_input", "input")],
     "initial-loss": [("initial_loss", "loss")],
 }
 
@@ -228,3 +194,7 @@ HEALTHY: dict[str, Callable[..., Case]] = {
                                 loss="binary_crossentropy", transform=_binary,
                                 doc="Zero-vs-rest with sigmoid + binary_crossentropy."),
 }
+
+GALLERY.update(TAXONOMY_FAULTS)
+EXPECTED.update(TAXONOMY_EXPECTED)
+HEALTHY.update(TAXONOMY_HEALTHY)

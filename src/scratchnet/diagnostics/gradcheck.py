@@ -12,6 +12,14 @@ Error measure, per tensor: ||analytic - numeric|| / max(||analytic||, ||numeric|
 the checked entries (a norm ratio is robust to entries that are ~0 in both). Thresholds follow
 common practice (cs231n): < 1e-7 "ok", up to 1e-4 "suspicious", above "wrong".
 
+Steps: each entry is perturbed by ``eps * max(|value|, 1)``: scaled to the value's magnitude
+(a step below the float64 spacing of a value of 1e11 would change nothing), with an absolute
+floor for values near 0. Noise: each objective value carries a rounding error of about
+``NOISE_ULPS * 2**-52 * scale`` (scale: the sum of the magnitudes it adds up), so a numeric
+derivative is known to +-that / step. A difference within that noise is agreement (an exact-zero
+gradient computed as 1e-16 is not a mismatch); a tensor whose gradient is itself no larger than
+the noise cannot be checked reliably and gets the status "unreliable", never "wrong".
+
 Kinks: where the function is not differentiable (ReLU at 0, a max-pool tie, a clip edge) the
 numeric derivative means nothing. An entry whose forward and backward one-sided differences
 disagree is skipped and counted, never reported as a mismatch. Dropout layers are replayed with
@@ -33,6 +41,7 @@ from ..losses import Loss
 
 Array = np.ndarray
 OK, SUSPICIOUS = 1e-7, 1e-4
+NOISE_ULPS = 100.0  # rounding of one objective evaluation, in units of 2**-52 x its scale
 
 
 @dataclass
@@ -43,11 +52,15 @@ class TensorCheck:
     checked: int
     skipped_kinks: int
     worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+    noise: float = 0.0      # the numeric gradient's rounding noise (norm over checked entries)
+    reliable: bool = True   # False: the disagreement is within the noise, no verdict
 
     @property
     def status(self) -> str:
         if self.checked == 0:
             return "unchecked"
+        if not self.reliable:
+            return "unreliable"
         if self.relative_error < OK:
             return "ok"
         return "suspicious" if self.relative_error < SUSPICIOUS else "wrong"
@@ -55,6 +68,9 @@ class TensorCheck:
     def __str__(self) -> str:
         text = (f"{self.name}: relative error {self.relative_error:.2e} ({self.status}; "
                 f"{self.checked} entries checked, {self.skipped_kinks} skipped at kinks)")
+        if not self.reliable:
+            text += (f"\n    the gradient is within the rounding noise ({self.noise:.1e}): "
+                     "no verdict")
         for index, analytic, numeric in self.worst if self.status != "ok" else []:
             text += f"\n    at {index}: analytic {analytic:+.6e}, numeric {numeric:+.6e}"
         return text
@@ -67,12 +83,18 @@ class GradcheckResult:
 
     @property
     def max_error(self) -> float:
-        return max((c.relative_error for c in self.checks if c.checked), default=0.0)
+        """The largest relative error of the tensors that could be checked reliably."""
+        return max((c.relative_error for c in self.checks if c.checked and c.reliable),
+                   default=0.0)
+
+    @property
+    def unreliable(self) -> list[TensorCheck]:
+        return [c for c in self.checks if c.checked and not c.reliable]
 
     def passed(self, tolerance: float = SUSPICIOUS) -> bool:
-        """True when every checked tensor is within ``tolerance`` and at least one entry was
-        checked (a result where every entry sat on a kink proves nothing)."""
-        checked = [c for c in self.checks if c.checked]
+        """True when every reliably checked tensor is within ``tolerance`` and at least one
+        was (a result where every entry sat on a kink, or in the noise, proves nothing)."""
+        checked = [c for c in self.checks if c.checked and c.reliable]
         return bool(checked) and all(c.relative_error <= tolerance for c in checked)
 
     def __getitem__(self, name: str) -> TensorCheck:
@@ -108,37 +130,63 @@ def _replay_dropout(layers: list[Layer], seed: int) -> Callable[[], None]:
     return reset
 
 
-def _numeric_check(name: str, tensor: Array, analytic: Array, objective: Callable[[], float],
+Objective = Callable[[], "float | tuple[float, float]"]
+
+
+def _evaluate(objective: Objective) -> tuple[float, float]:
+    """(value, scale): an objective may return the sum of magnitudes it adds up as its scale;
+    else the value's own magnitude is the scale."""
+    out = objective()
+    value, scale = out if isinstance(out, tuple) else (out, abs(out))
+    return float(value), float(scale)
+
+
+def _numeric_check(name: str, tensor: Array, analytic: Array, objective: Objective,
                    eps: float, max_entries: int, rng: np.random.Generator) -> TensorCheck:
     flat = tensor.reshape(-1)  # a view: perturbing it perturbs the tensor the objective reads
     if flat.size > max_entries:
         positions = rng.choice(flat.size, size=max_entries, replace=False)
     else:
         positions = np.arange(flat.size)
-    f0 = objective()
-    kept, numeric, skipped = [], [], 0
+    f0, scale0 = _evaluate(objective)
+    kept, numeric, noises, skipped = [], [], [], 0
     for position in positions:
         original = flat[position]
-        flat[position] = original + eps
-        f_plus = objective()
-        flat[position] = original - eps
-        f_minus = objective()
+        step = eps * max(abs(float(original)), 1.0)
+        flat[position] = original + step
+        step = float(flat[position] - original)  # the step float64 actually took
+        if step <= 0:  # eps below the spacing of this value: nothing can be measured here
+            flat[position] = original
+            skipped += 1
+            continue
+        f_plus, scale_plus = _evaluate(objective)
+        flat[position] = original - step
+        f_minus, scale_minus = _evaluate(objective)
         flat[position] = original
-        forward, backward = (f_plus - f0) / eps, (f0 - f_minus) / eps
-        if abs(forward - backward) > 1e-3 * max(abs(forward), abs(backward)) + 1e-6:
-            skipped += 1  # not differentiable here (or too curved for eps): no verdict
+        noise = NOISE_ULPS * np.finfo(np.float64).eps * max(scale0, scale_plus, scale_minus) / step
+        forward, backward = (f_plus - f0) / step, (f0 - f_minus) / step
+        if abs(forward - backward) > 1e-3 * max(abs(forward), abs(backward)) + 1e-6 + 2 * noise:
+            skipped += 1  # not differentiable here (or too curved for the step): no verdict
             continue
         kept.append(position)
-        numeric.append((f_plus - f_minus) / (2 * eps))
+        numeric.append((f_plus - f_minus) / (2 * step))
+        noises.append(noise)
     if not kept:
         return TensorCheck(name, 0.0, 0, skipped)
     a = analytic.reshape(-1)[kept]
     n = np.asarray(numeric)
-    error = float(np.linalg.norm(a - n) / max(np.linalg.norm(a), np.linalg.norm(n), 1e-12))
+    noise = float(np.linalg.norm(noises))
+    difference, size = float(np.linalg.norm(a - n)), max(np.linalg.norm(a), np.linalg.norm(n))
+    # Within the noise the two agree as well as can be measured; the error is then relative to
+    # the noise too, so an exact 0 computed as 1e-16 is ~1e-10, not 1.
+    within_noise = difference <= noise
+    error = difference / max(size, noise if within_noise else 0.0, 1e-12)
+    # An analytic gradient that is not 0 but below the noise cannot be confirmed or refuted.
+    reliable = not (within_noise and 0 < float(np.linalg.norm(a)) <= noise)
     order = np.argsort(-np.abs(a - n))[:3]
     worst = [(tuple(int(i) for i in np.unravel_index(kept[j], tensor.shape)), float(a[j]),
               float(n[j])) for j in order]
-    return TensorCheck(name, error, len(kept), skipped, worst)
+    return TensorCheck(name, float(error), len(kept), skipped, worst, noise, reliable)
 
 
 def gradcheck(target: Any, x: Array, y: Array | None = None, *, eps: float = 1e-6,
@@ -165,8 +213,10 @@ def gradcheck(target: Any, x: Array, y: Array | None = None, *, eps: float = 1e-
             weights = rng.standard_normal(x.shape)
             y_out = target(x)
             analytic = target.backward(x, y_out, weights)
-            check = _numeric_check("input", x, analytic,
-                                   lambda: float((weights * target(x)).sum()), eps,
+            def activation_objective() -> tuple[float, float]:
+                terms = weights * target(x)
+                return float(terms.sum()), float(np.abs(terms).sum())
+            check = _numeric_check("input", x, analytic, activation_objective, eps,
                                    max_entries, rng)
             return GradcheckResult(f"activation {target.name!r}", [check])
         if isinstance(target, Sequential):
@@ -189,9 +239,10 @@ def _check_layer(layer: Layer, x: Array, eps: float, max_entries: int, seed: int
         grad_x = backward(weights)
         analytic = {k: v.copy() for k, v in layer.grads.items()}
 
-        def objective() -> float:
+        def objective() -> tuple[float, float]:
             reset()
-            return float((weights * layer.forward(x, training=True)[0]).sum())
+            terms = weights * layer.forward(x, training=True)[0]
+            return float(terms.sum()), float(np.abs(terms).sum())
         checks = [_numeric_check(k, v, analytic[k], objective, eps, max_entries, rng)
                   for k, v in layer.params.items()]
         if check_input:

@@ -1,9 +1,22 @@
-"""Findings and the report that collects them (text and JSON renderings).
+"""Findings and the report that collects them (text and JSON renderings), ranked.
 
-A :class:`Finding` is one diagnosed problem: a stable ``code`` (see docs/doctor.md), a
-``severity`` ("info" < "warning" < "error"), the ``layer`` it concerns (a layer name, "loss",
-"data", "optimizer" or "model"), the ``evidence`` (numbers, JSON-serialisable), the likely
-``cause`` and the ``fix``, in plain words.
+A :class:`Finding` is one diagnosed problem: a ``code`` from :mod:`.codes` (docs/doctor.md), a
+``severity`` ("info" < "warning" < "error"), the ``layer`` it concerns (a layer name, "input",
+"labels", "loss", "optimizer", "model" or "history"), the ``evidence`` (numbers,
+JSON-serialisable), the likely ``cause`` and the ``fix``, in plain words, and ``caused_by``
+(set by the ranking: the root finding it is a consequence of, as "code at layer", or None).
+
+Ranking: a finding is a consequence of another when the code table says the other's code
+``explains`` it; each consequence is grouped under its root (the table's order decides which
+root), so a user reads one fix first. ``Report.to_dict()`` (read by the explorer page), stable:
+
+    {"model": str, "healthy": bool, "seconds": float,
+     "counts": {"info": int, "warning": int, "error": int},
+     "findings": [Finding.to_dict(), ...]   # ranked: each root, then its consequences
+     "root_causes": [{"code": str, "layer": str, "consequences": [{"code", "layer"}, ...]}],
+     "notes": [str], "vitals": {name: value}}
+
+    Finding.to_dict() = {"code", "severity", "layer", "evidence", "cause", "fix", "caused_by"}
 """
 from __future__ import annotations
 
@@ -11,6 +24,8 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
+
+from . import codes as code_table
 
 SEVERITIES = ("info", "warning", "error")
 _RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -47,8 +62,10 @@ class Finding:
     evidence: dict[str, Any]
     cause: str
     fix: str
+    caused_by: str | None = None
 
     def __post_init__(self) -> None:
+        code_table.get(self.code)  # every code is in the table (and so in docs/doctor.md)
         if self.severity not in _RANK:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
         self.evidence = _plain(self.evidence)
@@ -59,10 +76,46 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def label(self) -> str:
+        return f"{self.code} at {self.layer}"
+
+    def evidence_text(self) -> str:
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in self.evidence.items())
+
     def to_text(self) -> str:
-        evidence = ", ".join(f"{k}={_fmt(v)}" for k, v in self.evidence.items())
-        return (f"[{self.severity.upper()}] {self.code} at {self.layer}\n"
-                f"    evidence: {evidence}\n    cause:    {self.cause}\n    fix:      {self.fix}")
+        return (f"[{self.severity.upper()}] {self.label}\n"
+                f"    evidence: {self.evidence_text()}\n    cause:    {self.cause}\n"
+                f"    fix:      {self.fix}")
+
+
+def _root_key(finding: Finding) -> tuple[int, int]:
+    return -_RANK[finding.severity], code_table.RANK[finding.code]
+
+
+def rank(findings: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
+    """Group findings as (root, consequences): a finding's direct cause is the finding whose
+    code explains it that comes first in the code table; its root is that cause's root. Sets
+    each consequence's ``caused_by``. Roots: most severe first, then in table order."""
+    direct: dict[int, Finding] = {}
+    for i, finding in enumerate(findings):
+        causes = [other for other in findings if other is not finding
+                  and finding.code in code_table.CODES[other.code].explains]
+        if causes:
+            direct[i] = min(causes, key=lambda f: code_table.RANK[f.code])
+    position = {id(f): i for i, f in enumerate(findings)}
+    groups: dict[int, list[Finding]] = {}
+    for i, finding in enumerate(findings):
+        root, seen = finding, {id(finding)}
+        while position[id(root)] in direct and id(direct[position[id(root)]]) not in seen:
+            root = direct[position[id(root)]]  # the table's ranks fall: no cycle (tested)
+            seen.add(id(root))
+        finding.caused_by = None if root is finding else root.label
+        if root is not finding:
+            groups.setdefault(position[id(root)], []).append(finding)
+    roots = sorted((f for f in findings if f.caused_by is None), key=_root_key)
+    return [(root, sorted(groups.get(position[id(root)], []),
+                          key=lambda f: code_table.RANK[f.code])) for root in roots]
 
 
 @dataclass
@@ -96,11 +149,19 @@ class Report:
     def healthy(self) -> bool:
         return not self.above("info")
 
+    def ranked(self) -> list[tuple[Finding, list[Finding]]]:
+        """(root finding, its consequences) pairs, the most severe root first."""
+        return rank(self.findings)
+
     def to_dict(self) -> dict[str, Any]:
+        groups = self.ranked()
         return {"model": self.model, "healthy": self.healthy, "seconds": round(self.seconds, 3),
                 "counts": {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES},
-                "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes),
-                "vitals": _plain(self.vitals)}
+                "findings": [f.to_dict() for root, rest in groups for f in (root, *rest)],
+                "root_causes": [{"code": root.code, "layer": root.layer,
+                                 "consequences": [{"code": f.code, "layer": f.layer}
+                                                  for f in rest]} for root, rest in groups],
+                "notes": list(self.notes), "vitals": _plain(self.vitals)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -111,8 +172,13 @@ class Report:
                 f"{counts['warning']} warning(s), {counts['info']} info ({self.seconds:.1f} s)")
         if self.healthy:
             head += "\nNo problems found above info level."
-        ordered = sorted(self.findings, key=lambda f: -_RANK[f.severity])
-        lines = [head] + [f.to_text() for f in ordered]
+        lines = [head]
+        for root, consequences in self.ranked():
+            lines.append(root.to_text())
+            if consequences:
+                lines.append("    consequences (fix the cause above first):")
+            lines += [f"      [{f.severity.upper()}] {f.label}: {f.evidence_text()}\n"
+                      f"        caused by: {root.label}" for f in consequences]
         lines += [f"note: {n}" for n in self.notes]
         lines += [f"measured: {key}: {_fmt(_plain(value))}" for key, value in self.vitals.items()]
         return "\n".join(lines)
