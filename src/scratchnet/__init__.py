@@ -10,6 +10,7 @@ from .callbacks import Callback, History
 from .diagnostics.doctor import doctor
 from .diagnostics.gradcheck import gradcheck
 from .model import Sequential
+from .ops.kernels import set_kernels
 from .profiling import profile
 from .saving import load_model
 
@@ -17,4 +18,4 @@ __version__ = "0.1.0"
 __all__ = ["Sequential", "load_model", "gradcheck", "doctor", "profile",
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
-           "set_random_seed"]
+           "set_random_seed", "set_kernels"]

@@ -14,12 +14,9 @@ import numpy as np
 from . import activations, backend, losses, optimizers, validation
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
-from .fusion import relu_max_pool
-from .layers import ActivatedLayer, Dropout, Layer, get_class
-from .layers.activation import Activation as ActivationLayer
+from .layers import Dropout, Layer, get_class
 from .layers.base import snake_case
-from .layers.softmax import Softmax
-from .ops.memory import keep_freed_memory
+from .runner import Runner, final_activation
 
 Array = np.ndarray
 
@@ -40,7 +37,13 @@ class Sequential:
         self.nonfinite_batch: Array | None = None
         self.initial_epoch = 0   # epochs already trained (set by load_model)
         self.history: callbacks_module.History | None = None
-        self._fused_loss: losses.Loss | None = None
+        # Set by load_model, read by fit: the saved run's generator (continues shuffling and
+        # dropout exactly on fit(initial_epoch > 0)) and the history of the epochs in the file.
+        self.resume_rng: np.random.Generator | None = None
+        self.loaded_history: dict[str, Any] | None = None
+        self.fit_rng: np.random.Generator | None = None   # the generator of the last fit
+        self.runner = Runner(self.layers)
+        self.fused_loss: losses.Loss | None = None   # softmax + cross-entropy as one step
         for layer in layers or ():
             self.add(layer)
 
@@ -70,7 +73,7 @@ class Sequential:
         except Exception:
             self.layers.pop()   # a layer that does not fit leaves the model as it was
             raise
-        self._update_fusion()
+        self._update_fused_loss()
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create every layer's weights for per-sample inputs of ``input_shape`` (no batch axis)."""
@@ -82,7 +85,7 @@ class Sequential:
             shape = layer.output_shape
         self._check_chain()
         self.built = True
-        self._update_fusion()
+        self._update_fused_loss()
 
     def _check_chain(self) -> None:
         shape = self.input_shape
@@ -98,7 +101,8 @@ class Sequential:
             return self.input_shape
         return self.layers[-1].output_shape
 
-    def _ensure_built(self, x: Array) -> None:
+    def ensure_built(self, x: Array) -> None:
+        """Build from the first batch's per-sample shape when no input shape was given."""
         if not self.layers:
             raise ValueError("The model has no layers; add some with model.add(...).")
         if not self.built:
@@ -117,94 +121,57 @@ class Sequential:
             if name not in metrics_module.KNOWN:
                 raise ValueError(f"Unknown metric {name!r}; expected one of {metrics_module.KNOWN}")
         self.metric_names = ["accuracy" if m == "acc" else m for m in metrics]
-        self._update_fusion()
+        self._update_fused_loss()
 
-    def _final_activation(self) -> tuple[activations.Activation | None, Callable | None]:
-        """The last layer's activation and a forward that stops just before it."""
-        last = self.layers[-1] if self.layers else None
-        if isinstance(last, ActivatedLayer):
-            return last.activation, last.forward_linear
-        if isinstance(last, ActivationLayer) or (isinstance(last, Softmax) and last.axis == -1):
-            act = (last.activation if isinstance(last, ActivationLayer)
-                   else activations.get("softmax"))
-            return act, lambda x, training=False: (x, lambda g: g)
-        return None, None
+    @property
+    def final_activation(self) -> activations.Activation | None:
+        """The activation the last layer applies last (None if it applies none)."""
+        return final_activation(self.layers)
 
-    def _update_fusion(self) -> None:
-        activation, _ = self._final_activation()
-        self._fused_loss = (losses.fused_loss(activation, self.loss)
-                            if activation is not None and self.loss is not None else None)
+    def _update_fused_loss(self) -> None:
+        activation = self.final_activation
+        self.fused_loss = (losses.fused_loss(activation, self.loss)
+                           if activation is not None and self.loss is not None else None)
 
-    def _require_compiled(self, what: str) -> None:
+    def require_compiled(self, what: str) -> None:
+        """Raise a clear error when ``what`` needs a compiled model and this one is not."""
         if self.optimizer is None or self.loss is None:
             raise RuntimeError(f"The model must be compiled before {what}: call "
                                f"model.compile(optimizer=..., loss=...) first.")
 
-    # --- forward and backward ----------------------------------------------------------------
+    # --- forward and backward (all through the runner) --------------------------------------
     def forward(self, x: Array, training: bool = False, logits: bool = False,
-                input_gradient: bool = True) -> tuple[Array, Callable[[Array], Array]]:
-        """Run every layer; returns the output and a backward closure (grad_out -> grad_x).
-
-        With ``logits=True`` the last layer's activation is left out (the fused-loss path).
-        With ``input_gradient=False`` the backward returns None instead of grad_x: it stops at
-        the first layer with weights, which skips its own input gradient when it can
-        (``Layer.can_skip_input_gradient``); the parameter-free layers before it (an Input, a
-        Dropout) are not back-propagated at all.
-        A built-in ReLU layer followed by a non-overlapping MaxPooling2D runs as one fused step
-        (``fusion.relu_max_pool``: same outputs and gradients, less work).
+                input_gradient: bool = True, hooks: Any = ()) -> tuple[Array, Callable]:
+        """Run every layer (``Runner.forward``); returns the output and a backward closure
+        (grad_out -> grad_x). ``logits=True`` leaves out the last layer's activation (the
+        fused-loss path); ``input_gradient=False`` computes no dL/dx (backward returns None);
+        ``hooks``: objects with ``after_forward`` / ``after_backward`` (see scratchnet.runner).
         """
-        keep_freed_memory()   # once per process: big arrays reused without page faults
-        backwards = []
-        h = x
-        last = len(self.layers) - 1
-        # Layers before the first one with weights (an Input, say) pass gradients nowhere: the
-        # first weighted layer may skip its input gradient when the caller does not need it.
-        first_weighted = next((i for i, layer in enumerate(self.layers) if layer.params), 0)
-        needed_from = 0     # position in backwards of the first weighted layer's step
-        index = 0
-        while index <= last:
-            layer = self.layers[index]
-            fused = (relu_max_pool(layer, self.layers[index + 1])
-                     if index < last and not (logits and index + 1 == last) else None)
-            step = fused or (self._final_activation()[1] if logits and index == last
-                             else layer.forward)
-            if index == first_weighted:
-                needed_from = len(backwards)
-            if index == first_weighted and not input_gradient \
-                    and layer.can_skip_input_gradient:
-                h, back = step(h, training, input_gradient=False)
-            else:
-                h, back = step(h, training)
-            backwards.append(back)
-            index += 1 if fused is None else 2
-
-        needed = backwards if input_gradient else backwards[needed_from:]
-
-        def backward(grad: Array) -> Array | None:
-            for back in reversed(needed):
-                grad = back(grad)
-            return grad if input_gradient else None
-        return h, backward
+        return self.runner.forward(x, training, logits=logits, input_gradient=input_gradient,
+                                   hooks=hooks)
 
     def trainable_params(self) -> dict[str, Array]:
-        return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.params.items()}
+        """{"layer/weight": array} of every weight the optimizer updates."""
+        return {f"{layer.name}/{key}": value for layer in self.layers
+                for key, value in layer.trainable_params.items()}
 
     def trainable_grads(self) -> dict[str, Array]:
-        return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.grads.items()}
+        """The gradients of ``trainable_params``, same keys, as the last backward left them."""
+        return {f"{layer.name}/{key}": layer.grads[key] for layer in self.layers
+                for key in layer.trainable_params}
 
     def forward_loss(self, x: Array, y: Array, training: bool = False,
-                     input_gradient: bool = True) -> tuple[float, Array, Callable[[], Any]]:
+                     input_gradient: bool = True, hooks: Any = ()
+                     ) -> tuple[float, Array, Callable[[], Any]]:
         """Forward and loss on one batch, through the fused softmax+cross-entropy path when the
         model has one. Returns (loss value, output probabilities, backward): ``backward()``
         back-propagates the loss, fills every layer's ``grads`` and returns dL/dx (None with
-        ``input_gradient=False``)."""
-        fused = self._fused_loss
+        ``input_gradient=False``). ``hooks`` as in ``forward``."""
+        fused = self.fused_loss
         out, backward = self.forward(x, training=training, logits=fused is not None,
-                                     input_gradient=input_gradient)
+                                     input_gradient=input_gradient, hooks=hooks)
         value, loss_backward = (fused or self.loss).forward(y, out)
-        y_pred = self._final_activation()[0](out) if fused is not None else out
+        y_pred = self.final_activation(out) if fused is not None else out
         return value, y_pred, lambda: backward(loss_backward())
 
     def compute_loss_and_gradients(self, x: Array, y: Array,
@@ -216,7 +183,8 @@ class Sequential:
         backward()
         return value, y_pred
 
-    def _cast(self, x: Array) -> Array:
+    def cast_input(self, x: Array) -> Array:
+        """x in the model's weight dtype (no copy when it already is)."""
         return x.astype(self.dtype, copy=False)
 
     @property
@@ -226,20 +194,22 @@ class Sequential:
                 return value.dtype
         return np.dtype(backend.floatx())
 
-    def _metric_values(self, y: Array, y_pred: Array) -> dict[str, float]:
+    def metric_values(self, y: Array, y_pred: Array) -> dict[str, float]:
+        """{metric name: value} of the compiled metrics on one batch."""
         return {name: metrics_module.get(name, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
                 for name in self.metric_names}
 
     def train_on_batch(self, x: Any, y: Any) -> float | list[float]:
         """One optimizer step on one batch; returns [loss, *metrics] (or the loss alone)."""
-        x, y = self._check_data(x, y, "train_on_batch")
-        logs = self._train_step(self._cast(x), y)
+        x, y = self.check_data(x, y, "train_on_batch")
+        logs = self.train_step(self.cast_input(x), y)
         return self._as_result(logs)
 
-    def _train_step(self, x: Array, y: Array) -> dict[str, float]:
-        """One update. A step whose loss or gradients are NaN/Inf is *not* applied: the weights
-        stay the last good ones, and ``nonfinite_batch`` keeps the batch for diagnosis
-        (``callbacks.TerminateOnNaN`` stops training there and names the layer)."""
+    def train_step(self, x: Array, y: Array) -> dict[str, float]:
+        """One update on a checked, cast batch; returns {"loss": ..., metric: ...}. A step whose
+        loss or gradients are NaN/Inf is *not* applied: the weights stay the last good ones,
+        and ``nonfinite_batch`` keeps the batch for diagnosis (``callbacks.TerminateOnNaN``
+        stops training there and names the layer)."""
         value, y_pred = self.compute_loss_and_gradients(x, y, training=True)
         grads = self.trainable_grads()
         # One sum per gradient is far cheaper than isfinite over every entry, and NaN/Inf
@@ -250,17 +220,19 @@ class Sequential:
         self.nonfinite_batch = None if finite else x
         if finite:
             self.optimizer.apply(self.trainable_params(), grads)
-        return {"loss": value, **self._metric_values(y, y_pred)}
+        return {"loss": value, **self.metric_values(y, y_pred)}
 
     def _as_result(self, logs: dict[str, float]) -> float | list[float]:
         return logs["loss"] if not self.metric_names else [logs["loss"]] + [
             logs[m] for m in self.metric_names]
 
     # --- data checks -------------------------------------------------------------------------
-    def _check_data(self, x: Any, y: Any, what: str) -> tuple[Array, Array]:
-        self._require_compiled(what)
+    def check_data(self, x: Any, y: Any, what: str) -> tuple[Array, Array]:
+        """(x, y) as arrays, checked against the model (shapes, finiteness, the loss's targets);
+        ``what`` names the caller in error messages. Builds the model if needed."""
+        self.require_compiled(what)
         x = validation.as_numeric_array(x, f"{what}: x")
-        self._ensure_built(x)
+        self.ensure_built(x)
         validation.check_features(x, self.input_shape, f"{what}: x")
         validation.check_finite(x, f"{what}: x")
         y = validation.as_numeric_array(y, f"{what}: y")
@@ -300,19 +272,19 @@ class Sequential:
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> Array:
         """Model outputs for x (N, *input_shape) -> (N, *output_shape), in inference mode."""
         x = validation.as_numeric_array(x, "predict: x")
-        self._ensure_built(x)
+        self.ensure_built(x)
         validation.check_features(x, self.input_shape, "predict: x")
         batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
                                                    "batch_size")
-        outputs = [self.forward(self._cast(x[start:start + batch_size]), training=False)[0]
+        outputs = [self.forward(self.cast_input(x[start:start + batch_size]))[0]
                    for start in range(0, len(x), batch_size)]
         return np.concatenate(outputs, axis=0)
 
     def __call__(self, x: Array, training: bool = False) -> Array:
         x = validation.as_numeric_array(x, "x")
-        self._ensure_built(x)
+        self.ensure_built(x)
         validation.check_features(x, self.input_shape, "x")
-        return self.forward(self._cast(x), training=training)[0]
+        return self.forward(self.cast_input(x), training=training)[0]
 
     # --- weights and config ------------------------------------------------------------------
     def get_weights(self) -> list[Array]:
@@ -332,6 +304,9 @@ class Sequential:
 
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
+
+    def count_trainable_params(self) -> int:
+        return sum(layer.count_trainable_params() for layer in self.layers)
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         from .summary import summary_table
@@ -360,3 +335,18 @@ class Sequential:
 
     def dropout_layers(self) -> list[Dropout]:
         return [layer for layer in self.layers if isinstance(layer, Dropout)]
+
+    # --- the old private names, kept until the modules still using them switch -------------
+    _ensure_built = ensure_built
+    _cast = cast_input
+    _check_data = check_data
+    _train_step = train_step
+    _require_compiled = require_compiled
+    _metric_values = metric_values
+
+    @property
+    def _fused_loss(self) -> losses.Loss | None:
+        return self.fused_loss
+
+    def _final_activation(self) -> tuple[activations.Activation | None, None]:
+        return self.final_activation, None

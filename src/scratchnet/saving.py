@@ -3,8 +3,10 @@
 A model file is one safetensors file. Its ``__metadata__`` holds, as JSON under the key
 ``"scratchnet"``, the architecture (``Sequential.get_config()``), the compile settings (optimizer
 config, loss config, metrics) and the training state an exact resume needs (epochs done, the fit
-generator's state, history). The tensors are the weights (``weights/<layer>/<param>``) and the
-optimizer slots (``optimizer/<layer>/<param>/<slot>``).
+generator's state, history). The tensors are the weights (``weights/<layer>/<param>``, trainable or
+not: which ones are trained follows from the layer's own ``add_weight`` calls, so files written
+before non-trainable weights existed load unchanged) and the optimizer slots
+(``optimizer/<layer>/<param>/<slot>``, trainable weights only).
 
 Safety: loading never unpickles or evaluates anything. The header is parsed and checked before
 anything is allocated (header size, dtypes, shapes against byte ranges, total file size), only
@@ -39,7 +41,7 @@ __all__ = ["save_model", "load_model", "read_metadata", "ModelFileError"]
 # --- save ------------------------------------------------------------------------------------
 def history_of(model: Any) -> dict[str, Any]:
     """History so far: epochs loaded from a file before a resume, then this fit's epochs."""
-    past = getattr(model, "_loaded_history", None) or {"epoch": [], "history": {}}
+    past = model.loaded_history or {"epoch": [], "history": {}}
     current = getattr(model, "history", None)
     if current is None or not current.epoch:
         return past
@@ -61,7 +63,7 @@ def _metadata(model: Any, epoch: int | None) -> dict[str, Any]:
     if model.optimizer is not None and model.loss is not None:
         compiled = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
                     "metrics": list(model.metric_names)}
-    fit_rng = getattr(model, "fit_rng", None) or getattr(model, "_resume_fit_rng", None)
+    fit_rng = model.fit_rng or model.resume_rng
     dropout_rngs = {layer.name: layer.rng.bit_generator.state
                     for layer in model.dropout_layers()
                     if layer.seed is not None and layer.rng is not None}
@@ -149,7 +151,8 @@ def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: 
     used: set[str] = set()
 
     def from_file(layer: Any):
-        def add_weight(name: str, shape: tuple[int, ...], initializer: Any) -> np.ndarray:
+        def add_weight(name: str, shape: tuple[int, ...], initializer: Any,
+                       trainable: bool = True) -> np.ndarray:
             key = f"weights/{layer.name}/{name}"
             entry = header.get(key)
             if entry is None:
@@ -158,11 +161,8 @@ def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: 
             if tuple(entry["shape"]) != tuple(shape):
                 raise ModelFileError(f"{path}: weight {key!r} has shape {tuple(entry['shape'])}"
                                      f" but the config's layer builds {tuple(shape)}.")
-            value = tensor(data, start, entry)
-            layer.params[name] = value
-            layer.grads[name] = np.zeros_like(value)
             used.add(key)
-            return value
+            return layer.attach_weight(name, tensor(data, start, entry), trainable)
         return add_weight
 
     for layer in layers:  # weights come from the file, sized by it: nothing else is allocated
@@ -241,10 +241,10 @@ def _restore_training(path: Path, model: Any, meta: dict[str, Any]) -> None:
             and isinstance(history.get("history"), dict)):
         raise ModelFileError(f"{path}: malformed history.")
     model.initial_epoch = epoch
-    model._loaded_history = history
+    model.loaded_history = history
     state = training.get("fit_rng_state")
     # fit(initial_epoch > 0) picks this up so shuffling and dropout continue exactly.
-    model._resume_fit_rng = _generator(path, state, "fit") if state is not None else None
+    model.resume_rng = _generator(path, state, "fit") if state is not None else None
     rngs = training.get("dropout_rng_states") or {}
     for layer in model.dropout_layers():
         if layer.name in rngs and layer.seed is not None:
