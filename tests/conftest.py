@@ -24,18 +24,3 @@ def threads(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-def keras_mnist_cnn() -> sn.Sequential:
-    """The classic Keras MNIST CNN, exactly as the Keras example builds it."""
-    from scratchnet import layers
-    model = sn.Sequential()
-    model.add(layers.Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)))
-    model.add(layers.Conv2D(64, (3, 3), activation="relu"))
-    model.add(layers.MaxPooling2D(pool_size=(2, 2)))
-    model.add(layers.Dropout(0.25))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(128, activation="relu"))
-    model.add(layers.Dropout(0.5))
-    model.add(layers.Dense(10, activation="softmax"))
-    return model
