@@ -11,12 +11,14 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import activations, backend, losses, optimizers, validation
+from . import activations, backend, losses, optimizers, saving, validation
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from .layers import Dropout, Layer, get_class
 from .layers.base import snake_case
 from .runner import Runner, final_activation
+from .summary import summary_table
+from .training import evaluate_loop, fit_loop
 
 Array = np.ndarray
 
@@ -256,7 +258,6 @@ class Sequential:
         ``seed`` fixes shuffling and dropout masks; weights are fixed by ``set_random_seed``
         before the layers are built.
         """
-        from .training import fit_loop
         return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_split=validation_split,
                         validation_data=validation_data, shuffle=shuffle,
@@ -265,7 +266,6 @@ class Sequential:
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: int | str = "auto",
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``."""
-        from .training import evaluate_loop
         means = evaluate_loop(self, x, y, batch_size)
         return means if return_dict else self._as_result(means)
 
@@ -309,7 +309,6 @@ class Sequential:
         return sum(layer.count_trainable_params() for layer in self.layers)
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
-        from .summary import summary_table
         print_fn(summary_table(self))
 
     def get_config(self) -> dict[str, Any]:
@@ -330,8 +329,7 @@ class Sequential:
     def save(self, filepath: Any) -> None:
         """Write architecture, weights, optimizer and training state to one safetensors file,
         atomically. Reload with ``scratchnet.load_model(filepath)``."""
-        from .saving import save_model
-        save_model(self, filepath)
+        saving.save_model(self, filepath)
 
     def dropout_layers(self) -> list[Dropout]:
         return [layer for layer in self.layers if isinstance(layer, Dropout)]
@@ -350,3 +348,6 @@ class Sequential:
 
     def _final_activation(self) -> tuple[activations.Activation | None, None]:
         return self.final_activation, None
+
+
+saving.MODEL_CLASS = Sequential

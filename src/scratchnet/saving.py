@@ -37,6 +37,10 @@ from .model_file import (
 
 __all__ = ["save_model", "load_model", "read_metadata", "ModelFileError"]
 
+# The class load_model builds, set by scratchnet.model when it is imported: model imports this
+# module and never the other way round (model -> training -> callbacks -> saving, no cycle).
+MODEL_CLASS: Any = None
+
 
 # --- save ------------------------------------------------------------------------------------
 def history_of(model: Any) -> dict[str, Any]:
@@ -135,7 +139,6 @@ def _check_loadable(model: Any) -> None:
 # --- load: validate, then build --------------------------------------------------------------
 def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: int) -> Any:
     from .layers import get_class
-    from .model import Sequential
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list) \
             or not config["layers"]:
         raise ModelFileError(f"{path}: the model config must have a non-empty 'layers' list.")
@@ -168,7 +171,7 @@ def _build(path: Path, config: Any, header: dict[str, Any], data: bytes, start: 
     for layer in layers:  # weights come from the file, sized by it: nothing else is allocated
         layer.add_weight = from_file(layer)
     try:
-        model = Sequential(name=str(config.get("name", "sequential")))
+        model = MODEL_CLASS(name=str(config.get("name", "sequential")))
         for layer in layers:
             model.add(layer)
         if not model.built:
