@@ -2,6 +2,20 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
+from scratchnet.ops import kernels
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fast_kernels: checks the fast path itself (fusions, the "
+                            "training plan); skipped under SCRATCHNET_KERNELS=reference")
+
+
+def pytest_collection_modifyitems(config, items):
+    if kernels.reference():
+        skip = pytest.mark.skip(reason="about the fast kernels; SCRATCHNET_KERNELS=reference")
+        for item in items:
+            if "fast_kernels" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture

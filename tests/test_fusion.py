@@ -8,6 +8,8 @@ from scratchnet import fusion, layers
 from scratchnet.ops.kernels import kernels_scope
 from scratchnet.ops.pool import maxpool_backward, maxpool_forward, no_winner
 
+pytestmark = pytest.mark.fast_kernels    # the fusions exist on the fast kernels only
+
 
 def naive_relu_then_pool(z, ph, pw, g):
     """ReLU, then max pooling routing to the first maximum (row-major): output and dL/dz."""

@@ -1,5 +1,6 @@
 """scratchnet.profile: one row per step of the plan training runs, the model left untouched."""
 import numpy as np
+import pytest
 
 import scratchnet as sn
 from scratchnet import layers
@@ -15,6 +16,7 @@ def small_cnn():
     return model
 
 
+@pytest.mark.fast_kernels
 def test_profile_training_step_rows_and_times():
     model = small_cnn()
     x = np.random.default_rng(0).random((6, 8, 8, 1), dtype=np.float32)

@@ -1,10 +1,12 @@
 """The runner: planning, hooks, the skipped input gradient, and hooked runs (the doctor's probe)
 seeing the very numbers of a training step."""
 import numpy as np
+import pytest
 
 import scratchnet as sn
 from scratchnet import layers, zoo
 from scratchnet.diagnostics.probes import trace
+from scratchnet.ops.kernels import kernels_scope
 
 
 class Recorder:
@@ -28,6 +30,7 @@ def small_cnn():
     return model
 
 
+@pytest.mark.fast_kernels
 def test_plan_of_the_mnist_cnn_names_each_fusion():
     model = zoo.mnist_cnn()
     model.compile(optimizer="adadelta", loss="categorical_crossentropy")
@@ -62,6 +65,7 @@ def test_hooks_see_every_layer_forward_in_order_and_backward_in_reverse(rng):
         assert set(event[4]) == set(layer.trainable_params)
 
 
+@pytest.mark.fast_kernels
 def test_skipped_input_gradient_stops_at_the_first_layer_with_weights(rng):
     model = small_cnn()
     x = rng.random((2, 8, 8, 1)).astype(np.float32)
@@ -73,6 +77,7 @@ def test_skipped_input_gradient_stops_at_the_first_layer_with_weights(rng):
     assert "input_layer" not in [e[1] for e in backward_events]   # nothing back-propagated
 
 
+@pytest.mark.fast_kernels
 def test_probe_sees_the_numbers_of_a_training_step_bit_for_bit(rng):
     """The doctor's probe (hooks: multi-layer fusions run as their layers) against a training
     step (conv -> ReLU -> pool fused in the Winograd kernel, first input gradient skipped)."""
@@ -99,6 +104,7 @@ def test_probe_sees_the_numbers_of_a_training_step_bit_for_bit(rng):
     assert sum(len(record.grads) for record in probed.layers) == 8
 
 
+@pytest.mark.fast_kernels
 def test_hooked_and_plain_runs_agree_and_reference_kernels_close(rng):
     model = small_cnn()
     x = rng.random((3, 8, 8, 1)).astype(np.float64)
@@ -109,12 +115,9 @@ def test_hooked_and_plain_runs_agree_and_reference_kernels_close(rng):
     y_hooked, back = model.forward(x, training=True, hooks=[Recorder()])
     np.testing.assert_array_equal(y_hooked, y_fast)
     np.testing.assert_array_equal(back(np.ones_like(y_fast)), gx_fast)
-    sn.set_kernels("reference")
-    try:
+    with kernels_scope("reference"):
         assert all(step.kind == "layer" for step in model.runner.plan().steps)
         y_ref, back = model.forward(x, training=True)
         gx_ref = back(np.ones_like(y_ref))
-    finally:
-        sn.set_kernels("fast")
     np.testing.assert_allclose(y_ref, y_fast, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gx_ref, gx_fast, rtol=1e-12, atol=1e-12)

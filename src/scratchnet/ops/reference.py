@@ -47,12 +47,12 @@ def conv2d_input_grad(grad_z: Array, kernel: Array, xp_shape: tuple[int, ...],
 def conv2d_kernel_grad(xp: Array, grad_z: Array, kernel_shape: tuple[int, ...],
                        strides: tuple[int, int]) -> Array:
     """dL/dkernel[i, j] = sum over samples and outputs of (pixel read at (i, j)) x grad_z."""
-    kh, kw = kernel_shape[:2]
+    kh, kw, _, f = kernel_shape
     grad_k = np.zeros(kernel_shape, dtype=grad_z.dtype)
     for i in range(kh):
         for j in range(kw):
-            window = _window(xp, i, j, grad_z.shape[1:3], strides)
-            grad_k[i, j] = np.tensordot(window, grad_z, axes=([0, 1, 2], [0, 1, 2]))
+            window = _window(xp, i, j, grad_z.shape[1:3], strides)     # (N, OH, OW, C)
+            grad_k[i, j] = window.reshape(-1, window.shape[3]).T @ grad_z.reshape(-1, f)
     return grad_k
 
 
