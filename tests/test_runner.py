@@ -121,3 +121,11 @@ def test_hooked_and_plain_runs_agree_and_reference_kernels_close(rng):
         gx_ref = back(np.ones_like(y_ref))
     np.testing.assert_allclose(y_ref, y_fast, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gx_ref, gx_fast, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.fast_kernels
+def test_plan_follows_a_changed_activation():
+    model = small_cnn()
+    assert model.runner.plan().steps[1].kind == "affine_relu_max_pool"
+    model.layers[1].activation = sn.activations.get("tanh")
+    assert [step.kind for step in model.runner.plan().steps][1:3] == ["layer", "layer"]

@@ -143,8 +143,9 @@ class Runner:
     def plan(self, *, logits: bool = False, input_gradient: bool = True,
              hooks: bool = False) -> Plan:
         """The plan for these options, made once per stack and kernel mode."""
-        key = (tuple(map(id, self.layers)), tuple(layer.output_shape for layer in self.layers),
-               logits, input_gradient, hooks, kernels.mode())
+        # Whatever a rule reads: which layers, their shapes and activations, the kernel mode.
+        key = (tuple((id(layer), layer.output_shape, id(getattr(layer, "activation", None)))
+                     for layer in self.layers), logits, input_gradient, hooks, kernels.mode())
         found = self._plans.get(key)
         if found is None:
             if len(self._plans) > 32:
