@@ -19,7 +19,9 @@ class Conv2D(ActivatedLayer):
     bottom/right). Weights (Keras layout and order): kernel (kh, kw, C, filters), bias (filters,).
 
     The op ``ops.conv.conv2d`` chooses the kernel (reference loops, im2col + GEMM, Winograd)
-    and computes z and, in backward, the input and kernel gradients.
+    and computes z and, in backward, the input and kernel gradients. In a model the runner may
+    run this layer inside a fused step (``scratchnet.fusion``: the ReLU in the kernel, a max
+    pool in the Winograd transform), which computes these very numbers.
     """
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
