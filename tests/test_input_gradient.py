@@ -74,6 +74,7 @@ def test_model_gradcheck_still_checks_the_input_gradient(rng, float64):
     assert result.passed(1e-7), result
 
 
+@pytest.mark.fast_kernels    # the skip is the fast path's (the reference path computes it all)
 @pytest.mark.parametrize("front", [lambda: [layers.Input(shape=(7, 7, 2))],
                                    lambda: [layers.Input(shape=(7, 7, 2)), layers.Dropout(0.2)]])
 def test_parameter_free_layers_in_front_keep_the_skip(front, rng, monkeypatch):
