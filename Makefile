@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test test-reference bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(PY) -m pytest -q -n 2
+
+## The same suite on the readable reference kernels (ops/reference.py): slower (~5 min on 2
+## cores); tests marked fast_kernels (fusions, the training plan) are skipped.
+test-reference: $(STAMP)
+	SCRATCHNET_KERNELS=reference $(PY) -m pytest -q -n 2
 
 ## Speed comparison against PyTorch (benchmark-only dependency). The OPENBLAS_* tuning variables
 ## some machines set slow a current numpy down: unset for the benchmark only, never for tests.

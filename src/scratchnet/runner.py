@@ -160,12 +160,12 @@ class Runner:
         """Run every step on x; returns the output and ``backward(grad_y) -> grad_x`` (None
         with ``input_gradient=False``). See the module docstring for the options."""
         keep_freed_memory()   # once per process: big arrays reused without page faults
-        hooks = tuple(hooks)
+        hooks = tuple(hooks) if hooks else ()
         forward_hooks = [h.after_forward for h in hooks if hasattr(h, "after_forward")]
         backward_hooks = [h.after_backward for h in hooks if hasattr(h, "after_backward")]
         the_plan = self.plan(logits=logits, input_gradient=input_gradient, hooks=bool(hooks))
         steps = the_plan.steps
-        last_activation = final_activation(self.layers) if logits else None
+        last_activation = final_activation(self.layers) if logits and forward_hooks else None
         backwards: list[Backward] = []
         h = x
         for index, step in enumerate(steps):
