@@ -1,10 +1,10 @@
 """Forward and backward statistics of a model, gathered from outside its layers.
 
-:func:`trace` runs a Sequential model's layers one by one, as ``Sequential.forward`` does, and
-keeps each layer's input, pre-activation (for layers with an activation), output, the gradient
-reaching it and its parameter gradients. Layers are not modified: a layer with an activation
-(Dense, Conv2D) is run as ``forward_linear`` followed by its activation, exactly as its own
-``forward`` composes them, so the pre-activation is visible.
+:func:`trace` runs one forward and backward pass of a Sequential model through its runner
+(``scratchnet.runner``), the very path a training step takes, and keeps, through the runner's
+hooks, each layer's input, output, the gradient reaching it and its parameter gradients. The
+pre-activation of a layer with an activation (Dense, Conv2D) is its ``forward_linear`` of the
+same input, computed again (no layer is modified, and the pass itself is unchanged).
 """
 from __future__ import annotations
 
