@@ -129,3 +129,17 @@ def test_plan_follows_a_changed_activation():
     assert model.runner.plan().steps[1].kind == "affine_relu_max_pool"
     model.layers[1].activation = sn.activations.get("tanh")
     assert [step.kind for step in model.runner.plan().steps][1:3] == ["layer", "layer"]
+
+
+def test_frozen_front_layers_are_not_back_propagated_in_training(rng):
+    model = small_cnn()
+    model.layers[1].trainable = False           # the conv: frozen
+    before = model.layers[1].get_weights()
+    recorder = Recorder()
+    x = rng.random((2, 8, 8, 1)).astype(np.float32)
+    model.forward_loss(x, np.eye(3, dtype=np.float32)[[0, 1]], training=True,
+                       input_gradient=False, hooks=[recorder])[2]()
+    assert [e[1] for e in recorder.events if e[0] == "backward"] == ["dense"]   # only
+    model.train_on_batch(x, np.eye(3, dtype=np.float32)[[0, 1]])
+    for old, new in zip(before, model.layers[1].get_weights()):
+        np.testing.assert_array_equal(old, new)

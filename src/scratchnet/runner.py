@@ -12,9 +12,9 @@ A step is one layer's own ``forward`` or a fused step of ``scratchnet.fusion`` (
 the same numbers as the layers one by one, bit for bit). With ``logits=True`` the last layer's
 activation is left out (the fused softmax + cross-entropy path of ``losses.fused_loss``). With
 ``input_gradient=False`` nothing computes dL/dx: the backward stops at the first layer with
-weights, which is asked for its weight gradients alone when a fusion rule covers it (built-in
-Dense/Conv2D); the parameter-free layers in front of it (Input, Dropout) are not
-back-propagated, and ``backward`` returns None.
+trainable weights, which is asked for its weight gradients alone when a fusion rule covers it
+(built-in Dense/Conv2D); the layers in front of it (an Input, a Dropout, a frozen layer with
+``trainable=False``) are not back-propagated, and ``backward`` returns None.
 
 Hooks: any objects with either or both of these methods (each optional)::
 
@@ -69,7 +69,7 @@ class Step:
 
     @property
     def weighted(self) -> bool:
-        return any(layer.params for layer in self.layers)
+        return any(layer.trainable_params for layer in self.layers)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,8 @@ def plan(layers: Sequence[Layer], *, logits: bool = False, input_gradient: bool 
          hooks: bool = False) -> Plan:
     """Cut ``layers`` (built) into steps; see the module docstring."""
     body = list(layers[:-1] if logits else layers)
-    first_weighted_layer = next((i for i, layer in enumerate(layers) if layer.params), 0)
+    first_weighted_layer = next((i for i, layer in enumerate(layers) if layer.trainable_params),
+                                0)
     steps: list[Step] = []
     index = 0
     while index < len(body):
