@@ -98,9 +98,10 @@ def _layer_step(layer: Layer) -> Step:
     return Step((layer,), "layer", lambda x, training, _: layer.forward(x, training))
 
 
-def _logits_step(layer: Layer) -> Step:
-    """The last layer without its final activation."""
-    if fusion.plain_affine(layer) and not kernels.reference():
+def _logits_step(layer: Layer, skip_input_gradient: bool) -> Step:
+    """The last layer without its final activation (its own ``forward_linear``, unless its
+    input gradient is to be skipped: then the op through ``fusion.affine_step``)."""
+    if skip_input_gradient and fusion.plain_affine(layer) and not kernels.reference():
         return Step((layer,), "logits", fusion.affine_step(layer, None))
     if isinstance(layer, ActivatedLayer):
         return Step((layer,), "logits", lambda x, training, _: layer.forward_linear(x, training))
@@ -129,7 +130,8 @@ def plan(layers: Sequence[Layer], *, logits: bool = False, input_gradient: bool 
             steps.append(Step(tuple(body[index:index + fused.size]), fused.rule, fused.run))
             index += fused.size
     if logits:
-        steps.append(_logits_step(layers[-1]))
+        last = len(layers) - 1
+        steps.append(_logits_step(layers[-1], not input_gradient and last == first_weighted_layer))
     first_weighted = next((i for i, step in enumerate(steps) if step.weighted), 0)
     return Plan(tuple(steps), logits, first_weighted)
 
