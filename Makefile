@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean chromium
+.PHONY: run test test-reference bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: $(STAMP)
 test: $(STAMP) chromium
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(PY) -m pytest -q -n 2
+
+## The same suite on the readable reference kernels (ops/reference.py): slower (~5 min on 2
+## cores); tests marked fast_kernels (fusions, the training plan) are skipped.
+test-reference: $(STAMP)
+	SCRATCHNET_KERNELS=reference $(PY) -m pytest -q -n 2
 
 ## Speed against PyTorch, ONNX Runtime, JAX and Keras, each alone in its own process
 ## (benchmark-only dependencies). The OPENBLAS_* tuning variables

@@ -1,4 +1,5 @@
-"""The classic Keras MNIST CNN, with only the imports changed (run by `make run`).
+"""The classic Keras MNIST CNN (run by `make run`); the model is ``scratchnet.zoo.mnist_cnn``,
+the Keras example's layers exactly (see src/scratchnet/zoo.py).
 
 Trains the Keras recipe (Adadelta(learning_rate=1.0), batch 128, 12 epochs, inputs / 255,
 validation on the test set) on the bundled MNIST and prints the test accuracy.
@@ -13,7 +14,7 @@ import time
 import numpy as np
 
 import scratchnet as sn
-from scratchnet import layers, optimizers
+from scratchnet import optimizers, zoo
 from scratchnet.datasets import mnist
 from scratchnet.utils import to_categorical
 
@@ -30,15 +31,7 @@ x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
 y_train = to_categorical(y_train, 10)
 y_test = to_categorical(y_test, 10)
 
-model = sn.Sequential()
-model.add(layers.Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)))
-model.add(layers.Conv2D(64, (3, 3), activation="relu"))
-model.add(layers.MaxPooling2D(pool_size=(2, 2)))
-model.add(layers.Dropout(0.25))
-model.add(layers.Flatten())
-model.add(layers.Dense(128, activation="relu"))
-model.add(layers.Dropout(0.5))
-model.add(layers.Dense(10, activation="softmax"))
+model = zoo.mnist_cnn()
 model.compile(loss="categorical_crossentropy", optimizer=optimizers.Adadelta(learning_rate=1.0),
               metrics=["accuracy"])
 model.summary()

@@ -2,6 +2,20 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
+from scratchnet.ops import kernels
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fast_kernels: checks the fast path itself (fusions, the "
+                            "training plan); skipped under SCRATCHNET_KERNELS=reference")
+
+
+def pytest_collection_modifyitems(config, items):
+    if kernels.reference():
+        skip = pytest.mark.skip(reason="about the fast kernels; SCRATCHNET_KERNELS=reference")
+        for item in items:
+            if "fast_kernels" in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture
@@ -24,18 +38,3 @@ def threads(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-def keras_mnist_cnn() -> sn.Sequential:
-    """The classic Keras MNIST CNN, exactly as the Keras example builds it."""
-    from scratchnet import layers
-    model = sn.Sequential()
-    model.add(layers.Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)))
-    model.add(layers.Conv2D(64, (3, 3), activation="relu"))
-    model.add(layers.MaxPooling2D(pool_size=(2, 2)))
-    model.add(layers.Dropout(0.25))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(128, activation="relu"))
-    model.add(layers.Dropout(0.5))
-    model.add(layers.Dense(10, activation="softmax"))
-    return model

@@ -17,7 +17,6 @@ def test_values_against_formulas():
     x = np.array([-2.0, -0.5, 0.0, 1.5])
     np.testing.assert_allclose(activations.relu(x), [0, 0, 0, 1.5])
     np.testing.assert_allclose(activations.sigmoid(x), 1 / (1 + np.exp(-x)))
-    np.testing.assert_allclose(activations.tanh(x), np.tanh(x))
     e = np.exp(x)
     np.testing.assert_allclose(activations.softmax(x), e / e.sum())
 

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
-from scratchnet import layers
-from tests.conftest import keras_mnist_cnn
+from scratchnet import layers, zoo
 
 
 @pytest.fixture
 def model():
-    model = keras_mnist_cnn()
+    model = zoo.mnist_cnn()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -69,7 +68,7 @@ def test_labels_of_the_wrong_form(model, data, y, message):
 
 
 def test_sparse_labels_out_of_range(data):
-    model = keras_mnist_cnn()
+    model = zoo.mnist_cnn()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match=r"labels in \[0, 9\], got values in \[-1, 12\]"):
         model.fit(data[0], np.array([-1, 2, 12, 3]), verbose=0)
@@ -176,7 +175,7 @@ def test_more_bad_arguments(model, data, call, message):
 
 
 def test_metrics_may_be_one_name(data):
-    model = keras_mnist_cnn()
+    model = zoo.mnist_cnn()
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics="accuracy")
     assert len(model.evaluate(*data, verbose=0)) == 2
 

@@ -157,9 +157,10 @@ def test_doctor_callback_flags_divergence_and_stops():
     model = _mlp(optimizer=optimizers.SGD(learning_rate=500.0))
     x, y = _data(64)
     callback = Doctor(x, y, stop_on_error=True, verbose=False)
-    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[callback])
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[callback])
     assert callback.report.find("learning_rate_too_high", "optimizer") or \
         callback.report.find("nonfinite")
+    assert model.stop_training and len(history.epoch) < 3       # it stopped the run
 
 
 def test_doctor_callback_quiet_on_healthy_training():

@@ -1,10 +1,14 @@
-"""ReLU + max-pool fusion: the fused kernel and the model-level fusion against the plain path."""
+"""The fusion rules (scratchnet.fusion): each fused step against the layers run one by one,
+bit for bit, and the rules applying exactly where they should."""
 import numpy as np
 import pytest
 
 import scratchnet as sn
 from scratchnet import fusion, layers
+from scratchnet.ops.kernels import kernels_scope
 from scratchnet.ops.pool import maxpool_backward, maxpool_forward, no_winner
+
+pytestmark = pytest.mark.fast_kernels    # the fusions exist on the fast kernels only
 
 
 def naive_relu_then_pool(z, ph, pw, g):
@@ -44,7 +48,7 @@ def test_fused_relu_maxpool_kernel_matches_relu_then_pool(shape, pool, threads):
 
 
 def plain_forward(model, x, training):
-    """The model's layers one after the other, never fused (as probes and the profiler run)."""
+    """The model's layers one after the other through their own forwards, never fused."""
     h, backs = x, []
     for layer in model.layers:
         h, back = layer.forward(h, training)
@@ -72,7 +76,8 @@ def test_model_fusion_gives_identical_outputs_and_gradients(first, training, thr
               "dense": layers.Dense(4, activation="relu", input_shape=shape)}[first]
     with sn.backend.floatx_scope("float64"):
         model = sn.Sequential([linear, layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)])
-    assert fusion.relu_max_pool(*model.layers[:2]) is not None
+    assert fusion.match(model.layers).size == 2
+    assert model.runner.plan().steps[0].kind in ("conv_relu_max_pool2x2", "affine_relu_max_pool")
     rng = np.random.default_rng(0)
     # small integers: many exact ties and exact zeros in the pre-activations
     for layer in model.layers:
@@ -92,27 +97,36 @@ def test_model_fusion_gives_identical_outputs_and_gradients(first, training, thr
 
 def test_fusion_only_for_builtin_relu_and_tiling_pools():
     class MyConv(layers.Conv2D):
-        def forward(self, x, training=False, input_gradient=True):
-            return super().forward(x, training, input_gradient)
+        def forward(self, x, training=False):
+            return super().forward(x, training)
 
-    def pair(conv, pool):
+    class MyLinear(layers.Conv2D):
+        def forward_linear(self, x, training=False):
+            return super().forward_linear(x, training)
+
+    def rule(conv, pool):
         sn.Sequential([layers.Input((8, 8, 1)), conv, pool])
-        return fusion.relu_max_pool(conv, pool)
-    assert pair(layers.Conv2D(2, 3, activation="relu"), layers.MaxPooling2D(2)) is not None
-    assert pair(layers.Conv2D(2, 3, activation="tanh"), layers.MaxPooling2D(2)) is None
-    assert pair(MyConv(2, 3, activation="relu"), layers.MaxPooling2D(2)) is None
-    assert pair(layers.Conv2D(2, 3, activation="relu"), layers.MaxPooling2D(2, 1)) is None
-    assert pair(layers.Conv2D(2, 3, activation="relu"),
-                layers.MaxPooling2D(4, padding="same")) is None      # 6x6 input: padded
-    assert fusion.relu_max_pool(layers.Dense(2, activation="relu"), layers.Flatten()) is None
+        fused = fusion.match([conv, pool])
+        return None if fused is None else fused.rule
+    relu_conv = lambda: layers.Conv2D(2, 3, activation="relu")  # noqa: E731
+    assert rule(relu_conv(), layers.MaxPooling2D(2)) == "affine_relu_max_pool"
+    assert rule(layers.Conv2D(2, 3, activation="tanh"), layers.MaxPooling2D(2)) is None
+    assert rule(MyConv(2, 3, activation="relu"), layers.MaxPooling2D(2)) is None
+    assert rule(MyLinear(2, 3, activation="relu"), layers.MaxPooling2D(2)) is None
+    assert rule(relu_conv(), layers.MaxPooling2D(2, 1)) == "affine_relu"   # overlapping
+    assert rule(relu_conv(), layers.MaxPooling2D(4, padding="same")) == "affine_relu"  # padded
+    assert fusion.match([layers.Dense(2, activation="relu"), layers.Flatten()]).size == 1
+    with kernels_scope("reference"):          # the reference kernels run every layer itself
+        assert fusion.match([relu_conv(), layers.MaxPooling2D(2)]) is None
 
 
 @pytest.mark.parametrize("channels,padding", [(2, "valid"), (3, "same"), (32, "valid"),
                                               (32, "same")])
 @pytest.mark.parametrize("input_gradient", [True, False])
 def test_conv_fused_relu_matches_linear_then_relu(channels, padding, input_gradient, threads):
-    """Conv2D.forward applies its ReLU inside the kernels (im2col with few channels, Winograd
-    with 32); forward_linear + the activation (as probes run it) must give the same numbers."""
+    """The affine_relu step applies the ReLU inside the conv kernels (im2col with few channels,
+    Winograd with 32); the layer's own forward (forward_linear, then the activation) must give
+    the very same numbers."""
     sn.set_random_seed(1)
     with sn.backend.floatx_scope("float64"):
         conv = layers.Conv2D(5, 3, padding=padding, activation="relu")
@@ -121,26 +135,26 @@ def test_conv_fused_relu_matches_linear_then_relu(channels, padding, input_gradi
     conv.params["kernel"][...] = rng.integers(-1, 2, size=conv.params["kernel"].shape)
     conv.params["bias"][...] = [-1, 0, 1, 0, -2]
     x = rng.integers(-1, 2, size=(4, 7, 9, channels)).astype(np.float64)   # exact zeros in z
-    y, backward = conv.forward(x, training=True, input_gradient=input_gradient)
+    y, backward = fusion.affine_relu([conv]).run(x, True, input_gradient)
     g = rng.standard_normal(y.shape)
     gx, grads = backward(g), {key: value.copy() for key, value in conv.grads.items()}
-    z, backward_linear = conv.forward_linear(x, training=True)
+    z = conv.forward_linear(x, training=True)[0]
     assert (z == 0).any() and (z < 0).any()
-    np.testing.assert_array_equal(y, sn.activations.RELU(z))
-    gx_plain = backward_linear(sn.activations.RELU.backward(z, y, g))
+    y_plain, backward_plain = conv.forward(x, training=True)
+    np.testing.assert_array_equal(y, y_plain)
+    gx_plain = backward_plain(g)
     assert gx is None if not input_gradient else np.array_equal(gx, gx_plain)
     for key, value in conv.grads.items():
-        np.testing.assert_allclose(grads[key], value, rtol=1e-12, atol=1e-12, err_msg=key)
+        np.testing.assert_array_equal(grads[key], value, err_msg=key)
 
 
 def test_training_step_with_layers_in_front_gives_the_unfused_gradients(monkeypatch):
     """Input in front and the first layer's input gradient skipped: the fused train step fills
     the same gradients as the model run without fusion."""
-    from scratchnet import model as model_module
+    real_match = fusion.match
 
     def grads_after_step(fuse):
-        monkeypatch.setattr(model_module, "relu_max_pool",
-                            fusion.relu_max_pool if fuse else (lambda first, second: None))
+        monkeypatch.setattr(fusion, "match", real_match if fuse else lambda *a, **k: None)
         sn.set_random_seed(7)
         with sn.backend.floatx_scope("float64"):
             model = sn.Sequential([layers.Input((8, 8, 2)), layers.Conv2D(3, 3, activation="relu"),
@@ -202,18 +216,9 @@ def test_winograd_pooled_kernel_rejects_odd_outputs():
 @pytest.mark.parametrize("hw,padding,in_conv", [((8, 8), "valid", True), ((7, 8), "same", False),
                                                 ((9, 8), "valid", False),
                                                 ((10, 12), "same", True)])
-def test_model_pools_inside_the_winograd_conv_only_for_even_outputs(hw, padding, in_conv,
-                                                                    monkeypatch):
+def test_model_pools_inside_the_winograd_conv_only_for_even_outputs(hw, padding, in_conv):
     """The in-conv pooling runs exactly where the conv output is even (else the ReLU + pool
     fusion on the full conv output runs), and both equal the layers run one by one."""
-    calls = []
-    original = layers.Conv2D.relu_max_pool2x2
-
-    def spy(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
-        calls.append(result is not None)
-        return result
-    monkeypatch.setattr(layers.Conv2D, "relu_max_pool2x2", spy)
     sn.set_random_seed(4)
     with sn.backend.floatx_scope("float64"):
         model = sn.Sequential([layers.Conv2D(3, 3, padding=padding, activation="relu",
@@ -225,7 +230,8 @@ def test_model_pools_inside_the_winograd_conv_only_for_even_outputs(hw, padding,
             value[...] = rng.integers(-1, 2, size=value.shape)
     x = rng.integers(-1, 2, size=(3, *hw, 32)).astype(np.float64)
     y_fused, back_fused = model.forward(x, training=True)
-    assert calls == [in_conv]
+    assert model.runner.plan().steps[0].kind == ("conv_relu_max_pool2x2" if in_conv
+                                                 else "affine_relu_max_pool")
     g = rng.standard_normal(y_fused.shape)
     gx_fused, grads_fused = back_fused(g), grads_of(model)
     y_plain, back_plain = plain_forward(model, x, True)

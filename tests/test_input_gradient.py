@@ -41,7 +41,7 @@ def test_skipping_changes_no_parameter_gradient(make, shape, rng, float64):
     x = rng.standard_normal(shape)
     y = np.eye(model.output_shape[-1])[rng.integers(0, model.output_shape[-1], len(x))]
     out, backward = model.forward(x, training=True, logits=True, input_gradient=True)
-    _, loss_backward = model._fused_loss.forward(y, out)
+    _, loss_backward = model.fused_loss.forward(y, out)
     grad_x = backward(loss_backward())
     assert grad_x.shape == x.shape and np.abs(grad_x).max() > 0
     expected = {k: v.copy() for k, v in model.trainable_grads().items()}
@@ -74,19 +74,20 @@ def test_model_gradcheck_still_checks_the_input_gradient(rng, float64):
     assert result.passed(1e-7), result
 
 
+@pytest.mark.fast_kernels    # the skip is the fast path's (the reference path computes it all)
 @pytest.mark.parametrize("front", [lambda: [layers.Input(shape=(7, 7, 2))],
                                    lambda: [layers.Input(shape=(7, 7, 2)), layers.Dropout(0.2)]])
 def test_parameter_free_layers_in_front_keep_the_skip(front, rng, monkeypatch):
     """Keras 3 models start with Input: the first conv still skips its input gradient, and the
     layers in front of it are not back-propagated (they feed no parameter)."""
-    from scratchnet.layers import conv2d as conv_module
+    from scratchnet.ops import conv as conv_op
     asked = []
-    real = conv_module.Conv2D.forward_linear
+    real = conv_op.conv2d_backward
 
-    def spy(self, x, training=False, input_gradient=True, **options):   # options: activation
-        asked.append(input_gradient)
-        return real(self, x, training, input_gradient=input_gradient, **options)
-    monkeypatch.setattr(conv_module.Conv2D, "forward_linear", spy)
+    def spy(*args):   # the im2col kernel's input_gradient argument
+        asked.append(args[5])
+        return real(*args)
+    monkeypatch.setattr(conv_op, "conv2d_backward", spy)
     model = sn.Sequential([*front(), layers.Conv2D(3, 3, activation="relu"), layers.Flatten(),
                            layers.Dense(4, activation="softmax")])
     model.compile(optimizer=optimizers.SGD(0.1), loss="categorical_crossentropy")

@@ -67,7 +67,7 @@ def test_batchnorm_moving_statistics_are_not_trained_but_are_counted_and_saved(t
     for a, b in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
-    assert loaded.layers[1].non_trainable == {"moving_mean", "moving_variance"}
+    assert loaded.layers[1].non_trainable_names == {"moving_mean", "moving_variance"}
     assert set(loaded.trainable_params()) == set(model.trainable_params())
 
 

@@ -1,8 +1,9 @@
 """One table-driven contract for every layer: adding a layer adds a row.
 
-Each row runs through the same checks: backward (input gradient and every parameter gradient)
-against central differences in float64, output shape, dtype kept, input not mutated, config
-round trip.
+Each row runs through the same checks: backward (input gradient and every trainable weight's
+gradient) against central differences in float64 on both kernel paths (fast and reference),
+the two paths agreeing on the output and every gradient, output shape, dtype kept, input not
+mutated, config round trip. Every registered built-in layer must have a row.
 """
 import copy
 
@@ -11,6 +12,8 @@ import pytest
 
 import scratchnet as sn
 from scratchnet import layers
+from scratchnet.ops import conv as conv_op
+from scratchnet.ops.kernels import kernels_scope
 
 # (id, factory, per-sample input shape, expected per-sample output shape)
 ROWS = [
@@ -27,7 +30,7 @@ ROWS = [
      (3, 4, 2)),
     ("conv_same_even_kernel", lambda: layers.Conv2D(2, 4, padding="same", activation="tanh"),
      (5, 5, 1), (5, 5, 2)),
-    # 3x3 stride 1 with >= conv2d.WINOGRAD_MIN_CHANNELS input channels: the Winograd kernels
+    # 3x3 stride 1 with >= ops.conv.WINOGRAD_MIN_CHANNELS input channels: the Winograd kernels
     ("conv_winograd_valid", lambda: layers.Conv2D(3, 3, activation="relu"), (5, 6, 32),
      (3, 4, 3)),
     ("conv_winograd_same", lambda: layers.Conv2D(2, 3, padding="same", use_bias=False),
@@ -80,13 +83,49 @@ def _input(shape, rng, batch=3):
     return x
 
 
+@pytest.mark.parametrize("kernels", ["fast", "reference"])
 @pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
-def test_backward_matches_finite_differences(name, factory, in_shape, out_shape, rng, float64):
+def test_backward_matches_finite_differences(name, factory, in_shape, out_shape, kernels, rng,
+                                             float64):
     layer = factory()
-    result = sn.gradcheck(layer, _input(in_shape, rng), max_entries=120)
+    with kernels_scope(kernels):
+        result = sn.gradcheck(layer, _input(in_shape, rng), max_entries=120)
     checked = {check.name for check in result.checks if check.checked}
-    assert checked == {*layer.params, "input"}, result
+    assert checked == {*layer.trainable_params, "input"}, result
     assert result.max_error < 1e-6, result
+
+
+def _pass(layer, x, grad_y, kernels):
+    """Output, input gradient and weight gradients of one forward + backward on ``kernels``."""
+    if isinstance(layer, layers.Dropout):
+        layer.rng = np.random.default_rng(0)       # the same mask on both paths
+    with kernels_scope(kernels):
+        y, backward = layer.forward(x, training=True)
+        grad_x = backward(grad_y)
+    return y, grad_x, {key: value.copy() for key, value in layer.grads.items()}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
+def test_fast_and_reference_kernels_agree(name, factory, in_shape, out_shape, dtype, rng):
+    with sn.backend.floatx_scope(dtype):
+        layer = factory()
+        layer.build(in_shape)
+    x = _input(in_shape, rng).astype(dtype)
+    grad_y = rng.standard_normal((3, *out_shape)).astype(dtype)
+    fast, ref = _pass(layer, x, grad_y, "fast"), _pass(layer, x, grad_y, "reference")
+    tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
+    for what, got, want in [("output", fast[0], ref[0]), ("input gradient", fast[1], ref[1]),
+                            *((key, fast[2][key], ref[2][key]) for key in ref[2])]:
+        assert got.dtype == want.dtype == np.dtype(dtype), what
+        scale = max(float(np.abs(want).max()), 1.0)
+        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance * scale, err_msg=what)
+
+
+def test_every_registered_layer_has_a_row():
+    covered = {type(factory()).__name__ for _, factory, _, _ in ROWS}
+    missing = set(layers.BUILTIN_LAYERS) - covered
+    assert not missing, f"registered layers without a contract row: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
@@ -132,6 +171,9 @@ def test_config_round_trip(name, factory, in_shape, out_shape, rng):
 
 
 def test_winograd_rows_reach_the_winograd_kernels():
-    from scratchnet.layers import conv2d
-    channels = [shape[-1] for name, _, shape, _ in ROWS if name.startswith("conv_winograd")]
-    assert channels and min(channels) >= conv2d.WINOGRAD_MIN_CHANNELS
+    rows = [(factory(), shape) for name, factory, shape, _ in ROWS
+            if name.startswith("conv_winograd")]
+    for layer, shape in rows:
+        layer.build(shape)
+        assert conv_op.uses_winograd(layer.params["kernel"].shape, layer.strides)
+    assert rows

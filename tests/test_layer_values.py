@@ -3,22 +3,17 @@ import numpy as np
 import pytest
 
 from scratchnet import layers
+from scratchnet.ops import reference
 
 
 def naive_conv2d(x, kernel, bias, stride, pad_top_left, out_hw):
-    n, _, _, c = x.shape
-    kh, kw, _, f = kernel.shape
-    (pt, pl), (oh, ow) = pad_top_left, out_hw
-    out = np.zeros((n, oh, ow, f))
-    for b in range(n):
-        for i in range(oh):
-            for j in range(ow):
-                for a in range(kh):
-                    for d in range(kw):
-                        r, s = i * stride[0] + a - pt, j * stride[1] + d - pl
-                        if 0 <= r < x.shape[1] and 0 <= s < x.shape[2]:
-                            out[b, i, j] += x[b, r, s] @ kernel[a, d]
-    return out + bias
+    """The reference convolution of x zero-padded by hand: pad_top_left, and at the bottom and
+    right whatever the last window of out_hw needs."""
+    (pt, pl), (oh, ow), (kh, kw) = pad_top_left, out_hw, kernel.shape[:2]
+    pb = max((oh - 1) * stride[0] + kh - x.shape[1] - pt, 0)
+    pr = max((ow - 1) * stride[1] + kw - x.shape[2] - pl, 0)
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    return reference.conv2d(xp, kernel, stride) + bias
 
 
 @pytest.mark.parametrize("h,w,k,stride,padding,pads,out_hw", [

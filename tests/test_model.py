@@ -3,12 +3,11 @@ import numpy as np
 import pytest
 
 import scratchnet as sn
-from scratchnet import activations, layers, optimizers
-from tests.conftest import keras_mnist_cnn
+from scratchnet import activations, layers, optimizers, zoo
 
 
 def compiled_cnn(**kwargs):
-    model = keras_mnist_cnn()
+    model = zoo.mnist_cnn()
     model.compile(loss="categorical_crossentropy",
                   optimizer=optimizers.Adadelta(learning_rate=1.0), metrics=["accuracy"], **kwargs)
     return model
@@ -192,7 +191,7 @@ def test_config_round_trip_rebuilds_the_same_model():
 
 class TestClearErrors:
     def test_used_before_compile(self, rng):
-        model = keras_mnist_cnn()
+        model = zoo.mnist_cnn()
         with pytest.raises(RuntimeError, match="compile"):
             model.fit(rng.random((2, 28, 28, 1)), np.eye(10)[[0, 1]], verbose=0)
 
@@ -218,7 +217,7 @@ class TestClearErrors:
             compiled_cnn().fit(rng.random((3, 28, 28, 1)), np.eye(10)[[0, 1]], verbose=0)
 
     def test_unknown_names(self):
-        model = keras_mnist_cnn()
+        model = zoo.mnist_cnn()
         with pytest.raises(ValueError, match="Unknown optimizer"):
             model.compile(optimizer="adamax2", loss="mse")
         with pytest.raises(ValueError, match="Unknown loss"):

@@ -1,12 +1,13 @@
-"""The fast kernels in scratchnet.ops against naive loops, and the layers built on them against
+"""The fast kernels in scratchnet.ops against the reference kernels and naive loops, the
+reference convolution against values worked out by hand, and the layers built on them against
 central differences (float64). Every kernel is run with 1 and with 3 threads (odd splits)."""
 import numpy as np
 import pytest
 
 import scratchnet as sn
 from scratchnet import layers
-from scratchnet.ops import parallel
-from scratchnet.ops.conv import conv2d_backward, conv2d_forward
+from scratchnet.ops import parallel, reference
+from scratchnet.ops.conv_gemm import conv2d_backward, conv2d_forward
 from scratchnet.ops.dropout import dropout_mask, random_uint16
 from scratchnet.ops.elementwise import relu_backward_from_output, relu_inplace
 from scratchnet.ops.im2col import col2im, im2col
@@ -14,31 +15,28 @@ from scratchnet.ops.pool import maxpool_backward, maxpool_forward
 
 
 def naive_conv(x, k, b, sh, sw):
-    n, h, w, c = x.shape
-    kh, kw, _, f = k.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    z = np.zeros((n, oh, ow, f))
-    for s in range(n):
-        for i in range(oh):
-            for j in range(ow):
-                window = x[s, i * sh:i * sh + kh, j * sw:j * sw + kw, :]
-                for o in range(f):
-                    z[s, i, j, o] = (window * k[..., o]).sum() + (b[o] if b is not None else 0)
-    return z
+    z = reference.conv2d(x, k, (sh, sw))
+    return z if b is None else z + b
 
 
 def naive_conv_grads(x, k, g, sh, sw):
-    """Adjoint by loops: each output's gradient flows back to its window and its weights."""
-    kh, kw, _, f = k.shape
-    gx, gk = np.zeros_like(x), np.zeros_like(k)
-    for s in range(g.shape[0]):
-        for i in range(g.shape[1]):
-            for j in range(g.shape[2]):
-                for o in range(f):
-                    hs, ws = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
-                    gx[s, hs, ws, :] += g[s, i, j, o] * k[..., o]
-                    gk[..., o] += g[s, i, j, o] * x[s, hs, ws, :]
-    return gx, gk, g.sum(axis=(0, 1, 2))
+    return (reference.conv2d_input_grad(g, k, x.shape, (sh, sw)),
+            reference.conv2d_kernel_grad(x, g, k.shape, (sh, sw)), g.sum(axis=(0, 1, 2)))
+
+
+def test_reference_convolution_by_hand():
+    """The reference kernel itself, on numbers worked out by hand: 3x3 image 1..9, 2x2 kernel
+    [[1, 2], [3, 4]]: z[i, j] = x[i, j] + 2 x[i, j+1] + 3 x[i+1, j] + 4 x[i+1, j+1]."""
+    x = np.arange(1.0, 10.0).reshape(1, 3, 3, 1)
+    k = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(2, 2, 1, 1)
+    np.testing.assert_array_equal(reference.conv2d(x, k, (1, 1))[0, :, :, 0], [[37, 47],
+                                                                               [67, 77]])
+    np.testing.assert_array_equal(reference.conv2d(x, k, (2, 2)).ravel(), [37])
+    g = np.ones((1, 2, 2, 1))        # every output's gradient 1: each pixel gets the taps it met
+    np.testing.assert_array_equal(reference.conv2d_input_grad(g, k, x.shape, (1, 1))[0, :, :, 0],
+                                  [[1, 3, 2], [4, 10, 6], [3, 7, 4]])
+    np.testing.assert_array_equal(reference.conv2d_kernel_grad(x, g, k.shape, (1, 1))[:, :, 0, 0],
+                                  [[1 + 2 + 4 + 5, 2 + 3 + 5 + 6], [4 + 5 + 7 + 8, 5 + 6 + 8 + 9]])
 
 
 GEOMETRIES = [  # (N, H, W, C, kh, kw, sh, sw, F)

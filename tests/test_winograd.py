@@ -1,13 +1,13 @@
-"""Winograd F(2x2, 3x3) against direct loops (float64, tight), in float32 against float64, and
-the Conv2D layer on its Winograd path against the im2col path it replaces."""
+"""Winograd F(2x2, 3x3) against the reference kernels (float64, tight), in float32 against
+float64, and the Conv2D layer on its Winograd path against the im2col path it replaces."""
 import itertools
 
 import numpy as np
 import pytest
 
 from scratchnet import layers
-from scratchnet.layers import conv2d
-from scratchnet.ops import winograd
+from scratchnet.ops import conv as conv2d
+from scratchnet.ops import reference, winograd
 from scratchnet.ops.winograd import (
     transform_kernel,
     winograd_backward,
@@ -16,35 +16,20 @@ from scratchnet.ops.winograd import (
 
 
 def direct(x, k, b, pads):
-    """Valid 3x3 correlation of the zero-padded x, one output pixel at a time."""
-    xp = np.pad(x, ((0, 0), *pads, (0, 0)))
-    n, h, w, _ = xp.shape
-    z = np.zeros((n, h - 2, w - 2, k.shape[3]))
-    for i in range(h - 2):
-        for j in range(w - 2):
-            z[:, i, j] = np.einsum("nhwc,hwcf->nf", xp[:, i:i + 3, j:j + 3], k)
+    """The reference convolution of the zero-padded x (ops.reference)."""
+    z = reference.conv2d(np.pad(x, ((0, 0), *pads, (0, 0))), k, (1, 1))
     return z if b is None else z + b
 
 
 def direct_kernel_gradient(x, g, pads):
-    """Each kernel tap sees the padded input shifted by its offset."""
-    xp = np.pad(x, ((0, 0), *pads, (0, 0)))
-    oh, ow = g.shape[1:3]
-    gk = np.zeros((3, 3, x.shape[3], g.shape[3]))
-    for i in range(3):
-        for j in range(3):
-            gk[i, j] = np.einsum("nhwc,nhwf->cf", xp[:, i:i + oh, j:j + ow], g)
-    return gk
+    return reference.conv2d_kernel_grad(np.pad(x, ((0, 0), *pads, (0, 0))), g,
+                                        (3, 3, x.shape[3], g.shape[3]), (1, 1))
 
 
 def direct_input_gradient(g, k, x_shape, pads):
-    """Adjoint by loops: each output's gradient flows back onto its 3x3 window."""
     (pt, pb), (pl, pr) = pads
     n, h, w, c = x_shape
-    gxp = np.zeros((n, h + pt + pb, w + pl + pr, c))
-    for i in range(g.shape[1]):
-        for j in range(g.shape[2]):
-            gxp[:, i:i + 3, j:j + 3] += np.einsum("nf,hwcf->nhwc", g[:, i, j], k)
+    gxp = reference.conv2d_input_grad(g, k, (n, h + pt + pb, w + pl + pr, c), (1, 1))
     return gxp[:, pt:pt + h, pl:pl + w]
 
 

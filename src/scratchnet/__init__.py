@@ -25,6 +25,7 @@ from .diagnostics.gradcheck import gradcheck
 from .export import load_keras_weights, load_torch_state_dict
 from .functional import Input, Model
 from .model import Sequential
+from .ops.kernels import set_kernels
 from .profiling import profile
 from .saving import load_model
 from .tracing import compare, trace
@@ -34,4 +35,5 @@ __all__ = ["Sequential", "Model", "Input", "load_model", "gradcheck", "doctor", 
            "Callback", "History", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "optimizers", "floatx", "set_floatx",
            "set_random_seed", "datasets", "models", "regularizers", "utils", "export",
-           "load_torch_state_dict", "load_keras_weights", "trace", "compare"]
+           "load_torch_state_dict", "load_keras_weights", "trace", "compare",
+           "set_kernels"]

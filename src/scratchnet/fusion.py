@@ -1,60 +1,165 @@
-"""Explicit fusions of adjacent layers that a Sequential model applies when it runs them.
+"""The fusions the runner may apply: explicit rules over adjacent built-in layers.
 
-Like ``losses.fused_loss`` (softmax + cross-entropy), a fusion here computes exactly what the
-layers compute one after the other (same outputs, same gradients), only faster; the layers
-themselves stay unaware of it, and anything that runs layers one by one (probes, the doctor,
-the profiler, a user) still gets the plain path.
+Like ``losses.fused_loss`` (softmax + cross-entropy), a fused step computes exactly what the
+layers compute one after the other: the same outputs and the same gradients, bit for bit (tests
+compare every rule with the layers run one by one), with less work. The layers know nothing of
+these rules; the rules read the layers' public settings and weights, call the ops, and fill the
+layers' ``grads``. Custom layers, and subclasses overriding ``forward`` or ``forward_linear``,
+are never fused. Rules are tried in ``RULES`` order at each position; the first match wins.
 
-- ReLU then non-overlapping max pooling: ``Dense``/``Conv2D`` with the built-in ReLU followed
-  by ``MaxPooling2D`` whose windows tile its input. Max and ReLU commute, so the pool runs on
-  the pre-activation and the ReLU on the pooled output (1/(ph*pw) of the data), inside the
-  pooling kernel; the ReLU mask of the larger tensor is never formed (see ``ops.pool``).
-  A Winograd ``Conv2D`` with an even output and a 2x2 pool goes further: each 2x2 output block
-  of a Winograd tile is one pool window, so it pools inside the output transform and builds the
-  backward's tile gradients from the pooled gradient (``Conv2D.relu_max_pool2x2``); the conv
-  output is never written.
+- ``conv_relu_max_pool2x2``: Conv2D(relu) -> MaxPooling2D(2x2) on the Winograd path with an
+  even conv output: each 2x2 output block of a Winograd tile is one pool window, pooled inside
+  the output transform (``ops.conv.conv2d_relu_max_pool2x2``); the conv output is never written.
+- ``affine_relu_max_pool``: Dense/Conv2D(relu) -> MaxPooling2D whose windows tile its input.
+  Max and ReLU commute, so the pool runs on the pre-activation and the ReLU on the pooled output
+  (1/(ph*pw) of the data); the ReLU mask of the larger tensor is never formed.
+- ``affine_relu``: Dense/Conv2D(relu) alone: the ReLU runs inside the op (in cache, in place).
+- ``affine``: any built-in Dense/Conv2D, used only where the runner skips its input gradient
+  (the first layer with weights in training): the op is asked for the weight gradients alone.
+
+Every step also takes ``input_gradient``: False computes the weight gradients only and the
+backward returns None (the runner asks this of the first layer with weights, whose input
+gradient nobody reads). With the reference kernels (``ops.kernels``) no rule applies.
 """
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 
 from . import activations
-from .layers import ActivatedLayer, Conv2D, Layer, MaxPooling2D
-from .ops.pool import maxpool_backward, maxpool_forward
+from .layers import ActivatedLayer, Conv2D, Dense, Layer, MaxPooling2D
+from .ops import kernels
+from .ops.conv import conv2d, conv2d_relu_max_pool2x2, conv_pads, pools_in_winograd
+from .ops.dense import dense
+from .ops.pool import max_pool2d, tiles
 
 Array = np.ndarray
-Step = Callable[..., tuple[Array, Callable[[Array], Array]]]
+Backward = Callable[[Array], Array | None]
+Step = Callable[[Array, bool, bool], tuple[Array, Backward]]   # (x, training, input_gradient)
 
 
-def relu_max_pool(first: Layer, second: Layer) -> Step | None:
-    """A forward ``(x, training, input_gradient=True) -> (y, backward)`` computing
-    ``second(first(x))``, when the pair is a built-in ReLU layer followed by a built-in
-    non-overlapping MaxPooling2D; None for any other pair (custom forwards are never bypassed).
-    """
-    if not (isinstance(first, ActivatedLayer) and type(first).forward is ActivatedLayer.forward
-            and first.activation is activations.RELU and isinstance(second, MaxPooling2D)
-            and type(second).forward is MaxPooling2D.forward and first.output_shape is not None
-            and second.tiles_input(*first.output_shape[:2])):
+@dataclass(frozen=True)
+class Fused:
+    """A rule's step: it replaces the next ``size`` layers."""
+    rule: str
+    size: int
+    run: Step
+
+
+def plain_affine(layer: Layer) -> bool:
+    """A built-in Dense or Conv2D running its own forward (not a subclass changing it)."""
+    kind = type(layer)
+    return (isinstance(layer, (Dense, Conv2D)) and kind.forward is ActivatedLayer.forward
+            and kind.forward_linear in (Dense.forward_linear, Conv2D.forward_linear))
+
+
+def _relu(layer: Layer) -> bool:
+    return plain_affine(layer) and layer.activation is activations.RELU
+
+
+def _tiling_pool(layer: Layer, input_shape: tuple[int, ...] | None) -> bool:
+    return (isinstance(layer, MaxPooling2D) and type(layer).forward is MaxPooling2D.forward
+            and input_shape is not None
+            and tiles(layer.pool_size, layer.strides, layer.paddings(*input_shape[:2])))
+
+
+def _store(layer: Layer, grad_kernel: Array, grad_bias: Array | None) -> None:
+    layer.grads["kernel"][...] = grad_kernel
+    if layer.use_bias:
+        layer.grads["bias"][...] = grad_bias
+
+
+def affine_op(layer: Layer, x: Array, relu: bool, input_gradient: bool
+              ) -> tuple[Array, Backward]:
+    """The pre-activation (``relu``: its ReLU) of a built-in Dense/Conv2D through its op, and a
+    backward filling the layer's grads and returning grad_x (None without ``input_gradient``)."""
+    bias = layer.params.get("bias")
+    if isinstance(layer, Conv2D):
+        pads = conv_pads(x.shape, layer.kernel_size, layer.strides, layer.padding)
+        z, gradients = conv2d(x, layer.params["kernel"], bias, layer.strides, pads, relu)
+        out_shape = z.shape
+    else:
+        z, gradients = dense(x.reshape(-1, x.shape[-1]), layer.params["kernel"], bias, relu)
+        out_shape = (*x.shape[:-1], layer.units)
+
+    def backward(grad: Array) -> Array | None:
+        grad_x, grad_kernel, grad_bias = gradients(grad.reshape(z.shape), input_gradient)
+        _store(layer, grad_kernel, grad_bias)
+        return None if grad_x is None else grad_x.reshape(x.shape)
+    return z.reshape(out_shape), backward
+
+
+def affine_step(layer: Layer, activation: activations.Activation | None) -> Step:
+    """A built-in Dense/Conv2D followed by ``activation`` (None: the pre-activation alone)."""
+    def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
+        z, backward_linear = affine_op(layer, x, False, input_gradient)
+        if activation is None:
+            return z, backward_linear
+        y = activation(z)
+        return y, lambda grad_y: backward_linear(activation.backward(z, y, grad_y))
+    return run
+
+
+def conv_relu_max_pool2x2(layers: Sequence[Layer]) -> Fused | None:
+    if len(layers) < 2 or not (isinstance(layers[0], Conv2D) and _relu(layers[0])):
         return None
-    pool = second.pool_size
-    in_conv = (isinstance(first, Conv2D) and pool == (2, 2)
-               and type(first).forward_linear is Conv2D.forward_linear)
+    conv, pool = layers[0], layers[1]
+    if not (_tiling_pool(pool, conv.output_shape) and pool.pool_size == (2, 2)):
+        return None
+    x_shape = (1, *conv.input_shape)
+    pads = conv_pads(x_shape, conv.kernel_size, conv.strides, conv.padding)
+    if not pools_in_winograd(x_shape, conv.params["kernel"].shape, conv.strides, pads):
+        return None
 
-    def forward(x: Array, training: bool = False,
-                input_gradient: bool = True) -> tuple[Array, Callable[[Array], Array]]:
-        fused = first.relu_max_pool2x2(x, training, input_gradient) if in_conv else None
+    def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
+        y, gradients = conv2d_relu_max_pool2x2(x, conv.params["kernel"], conv.params.get("bias"),
+                                               pads, training)
+
+        def backward(grad_y: Array) -> Array | None:
+            grad_x, grad_kernel, grad_bias = gradients(grad_y, input_gradient)
+            _store(conv, grad_kernel, grad_bias)
+            return grad_x
+        return y, backward
+    return Fused("conv_relu_max_pool2x2", 2, run)
+
+
+def affine_relu_max_pool(layers: Sequence[Layer]) -> Fused | None:
+    if len(layers) < 2 or not (_relu(layers[0])
+                               and _tiling_pool(layers[1], layers[0].output_shape)):
+        return None
+    first, pool = layers[0], layers[1]
+
+    def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
+        z, backward_linear = affine_op(first, x, False, input_gradient)
+        y, backward_pool = max_pool2d(z, pool.pool_size, pool.strides, ((0, 0), (0, 0)),
+                                      training, relu=True)
+        return y, lambda grad_y: backward_linear(backward_pool(grad_y))
+    return Fused("affine_relu_max_pool", 2, run)
+
+
+def affine_relu(layers: Sequence[Layer]) -> Fused | None:
+    if not (layers and _relu(layers[0])):
+        return None
+    layer = layers[0]
+
+    def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
+        return affine_op(layer, x, True, input_gradient)
+    return Fused("affine_relu", 1, run)
+
+
+RULES: tuple[Callable[[Sequence[Layer]], Fused | None], ...] = (
+    conv_relu_max_pool2x2, affine_relu_max_pool, affine_relu)
+
+
+def match(layers: Sequence[Layer], *, multi_layer: bool = True) -> Fused | None:
+    """The first rule matching the start of ``layers`` (only one-layer rules when not
+    ``multi_layer``); None with the reference kernels or when no rule matches."""
+    if kernels.reference():
+        return None
+    for rule in RULES:
+        fused = rule(layers if multi_layer else layers[:1])
         if fused is not None:
             return fused
-        z, backward_linear = (first.forward_linear(x, training) if input_gradient
-                              else first.forward_linear(x, training, input_gradient=False))
-        y, winner = maxpool_forward(z, pool, record_winner=training, relu=True)
-        z_kept = None if training else z     # inference finds winners only if asked
-        z_shape = z.shape
-
-        def backward(grad_y: Array) -> Array:
-            won = winner if winner is not None else maxpool_forward(z_kept, pool, relu=True)[1]
-            return backward_linear(maxpool_backward(won, grad_y, z_shape, pool))
-        return y, backward
-    return forward
+    return None

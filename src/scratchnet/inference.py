@@ -23,9 +23,10 @@ from threadpoolctl import ThreadpoolController
 
 from . import activations, validation
 from .layers import Conv2D, Dropout, MaxPooling2D
-from .layers.conv2d import WINOGRAD_MIN_CHANNELS
+from .ops.conv import WINOGRAD_MIN_CHANNELS
 from .ops.im2col import padding_amounts
 from .ops.inference import winograd4_relu_max_pool2x2
+from .ops.pool import tiles
 from .ops.winograd4 import transform_kernel, winograd4_conv3x3
 
 Array = np.ndarray
@@ -44,7 +45,7 @@ def _winograd_conv(layer) -> bool:
 def _pools_after(conv, layer) -> bool:
     return (type(layer) is MaxPooling2D and layer.pool_size == (2, 2)
             and conv.activation is activations.RELU and conv.output_shape is not None
-            and layer.tiles_input(*conv.output_shape[:2]))
+            and tiles(layer.pool_size, layer.strides, layer.paddings(*conv.output_shape[:2])))
 
 
 class _WinogradConv:

@@ -11,22 +11,21 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import activations, backend, losses, optimizers, regularizers, validation
+from . import activations, backend, losses, optimizers, regularizers, saving, validation
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from .errors import NotCompiledError
-from .fusion import relu_max_pool
-from .layers import ActivatedLayer, Dropout, Layer, get_class
-from .layers.activation import Activation as ActivationLayer
+from .layers import Dropout, Layer
 from .layers.base import snake_case
-from .layers.softmax import Softmax
 from .model_api import ModelAPI, adjust_rank
-from .ops.memory import keep_freed_memory
+from .model_weights import WeightsAndConfig
+from .runner import Runner, final_activation
+from .training import evaluate_loop, fit_loop, predict_loop
 
 Array = np.ndarray
 
 
-class Sequential(ModelAPI):
+class Sequential(ModelAPI, WeightsAndConfig):
     """A linear stack of layers. Input shape comes from the first layer's ``input_shape``, an
     ``Input`` layer, or the first batch seen."""
 
@@ -42,7 +41,13 @@ class Sequential(ModelAPI):
         self.nonfinite_batch: Array | None = None
         self.initial_epoch = 0   # epochs already trained (set by load_model)
         self.history: callbacks_module.History | None = None
-        self._fused_loss: losses.Loss | None = None
+        # Set by load_model, read by fit: the saved run's generator (continues shuffling and
+        # dropout exactly on fit(initial_epoch > 0)) and the history of the epochs in the file.
+        self.resume_rng: np.random.Generator | None = None
+        self.loaded_history: dict[str, Any] | None = None
+        self.fit_rng: np.random.Generator | None = None   # the generator of the last fit
+        self.runner = Runner(self.layers)
+        self.fused_loss: losses.Loss | None = None   # softmax + cross-entropy as one step
         for layer in layers or ():
             self.add(layer)
 
@@ -75,7 +80,7 @@ class Sequential(ModelAPI):
         except Exception:
             self.layers.pop()   # a layer that does not fit leaves the model as it was
             raise
-        self._update_fusion()
+        self._update_fused_loss()
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create every layer's weights for per-sample inputs of ``input_shape`` (no batch axis)."""
@@ -87,7 +92,7 @@ class Sequential(ModelAPI):
             shape = layer.output_shape
         self._check_chain()
         self.built = True
-        self._update_fusion()
+        self._update_fused_loss()
 
     def _check_chain(self) -> None:
         shape = self.input_shape
@@ -103,7 +108,8 @@ class Sequential(ModelAPI):
             return self.input_shape
         return self.layers[-1].output_shape
 
-    def _ensure_built(self, x: Array) -> None:
+    def ensure_built(self, x: Array) -> None:
+        """Build from the first batch's per-sample shape when no input shape was given."""
         if not self.layers:
             raise ValueError("The model has no layers; add some with model.add(...).")
         if not self.built:
@@ -122,95 +128,58 @@ class Sequential(ModelAPI):
             if name not in metrics_module.KNOWN:
                 raise ValueError(f"Unknown metric {name!r}; expected one of {metrics_module.KNOWN}")
         self.metric_names = ["accuracy" if m == "acc" else m for m in metrics]
-        self._update_fusion()
+        self._update_fused_loss()
 
-    def _final_activation(self) -> tuple[activations.Activation | None, Callable | None]:
-        """The last layer's activation and a forward that stops just before it."""
-        last = self.layers[-1] if self.layers else None
-        if isinstance(last, ActivatedLayer):
-            return last.activation, last.forward_linear
-        if isinstance(last, ActivationLayer) or (isinstance(last, Softmax) and last.axis == -1):
-            act = (last.activation if isinstance(last, ActivationLayer)
-                   else activations.get("softmax"))
-            return act, lambda x, training=False: (x, lambda g: g)
-        return None, None
+    @property
+    def final_activation(self) -> activations.Activation | None:
+        """The activation the last layer applies last (None if it applies none)."""
+        return final_activation(self.layers)
 
-    def _update_fusion(self) -> None:
-        activation, _ = self._final_activation()
-        self._fused_loss = (losses.fused_loss(activation, self.loss)
-                            if activation is not None and self.loss is not None else None)
+    def _update_fused_loss(self) -> None:
+        activation = self.final_activation
+        self.fused_loss = (losses.fused_loss(activation, self.loss)
+                           if activation is not None and self.loss is not None else None)
 
-    def _require_compiled(self, what: str) -> None:
+    def require_compiled(self, what: str) -> None:
+        """Raise a clear error when ``what`` needs a compiled model and this one is not."""
         if self.optimizer is None or self.loss is None:
             raise NotCompiledError(f"The model must be compiled before {what}: call "
                                f"model.compile(optimizer=..., loss=...) first.")
 
-    # --- forward and backward ----------------------------------------------------------------
+    # --- forward and backward (all through the runner) --------------------------------------
     def forward(self, x: Array, training: bool = False, logits: bool = False,
-                input_gradient: bool = True) -> tuple[Array, Callable[[Array], Array]]:
-        """Run every layer; returns the output and a backward closure (grad_out -> grad_x).
-
-        With ``logits=True`` the last layer's activation is left out (the fused-loss path).
-        With ``input_gradient=False`` the backward returns None instead of grad_x: it stops at
-        the first layer with weights, which skips its own input gradient when it can
-        (``Layer.can_skip_input_gradient``); the parameter-free layers before it (an Input, a
-        Dropout) are not back-propagated at all.
-        A built-in ReLU layer followed by a non-overlapping MaxPooling2D runs as one fused step
-        (``fusion.relu_max_pool``: same outputs and gradients, less work).
+                input_gradient: bool = True, hooks: Any = ()) -> tuple[Array, Callable]:
+        """Run every layer (``Runner.forward``); returns the output and a backward closure
+        (grad_out -> grad_x). ``logits=True`` leaves out the last layer's activation (the
+        fused-loss path); ``input_gradient=False`` computes no dL/dx (backward returns None);
+        ``hooks``: objects with ``after_forward`` / ``after_backward`` (see scratchnet.runner).
         """
-        keep_freed_memory()   # once per process: big arrays reused without page faults
-        backwards = []
-        h = x
-        last = len(self.layers) - 1
-        # Layers before the first one with weights (an Input, say) pass gradients nowhere: the
-        # first weighted layer may skip its input gradient when the caller does not need it.
-        first_weighted = next((i for i, layer in enumerate(self.layers) if layer.params), 0)
-        needed_from = 0     # position in backwards of the first weighted layer's step
-        index = 0
-        while index <= last:
-            layer = self.layers[index]
-            fused = (relu_max_pool(layer, self.layers[index + 1])
-                     if index < last and not (logits and index + 1 == last) else None)
-            step = fused or (self._final_activation()[1] if logits and index == last
-                             else layer.forward)
-            if index == first_weighted:
-                needed_from = len(backwards)
-            if index == first_weighted and not input_gradient \
-                    and layer.can_skip_input_gradient:
-                h, back = step(h, training, input_gradient=False)
-            else:
-                h, back = step(h, training)
-            backwards.append(back)
-            index += 1 if fused is None else 2
-
-        needed = backwards if input_gradient else backwards[needed_from:]
-
-        def backward(grad: Array) -> Array | None:
-            for back in reversed(needed):
-                grad = back(grad)
-            return grad if input_gradient else None
-        return h, backward
+        return self.runner.forward(x, training, logits=logits, input_gradient=input_gradient,
+                                   hooks=hooks)
 
     def trainable_params(self) -> dict[str, Array]:
-        return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.params.items() if key not in layer.non_trainable}
+        """{"layer/weight": array} of every weight the optimizer updates."""
+        return {f"{layer.name}/{key}": value for layer in self.layers
+                for key, value in layer.trainable_params.items()}
 
     def trainable_grads(self) -> dict[str, Array]:
-        return {f"{layer.name}/{key}": value for layer in self.layers if layer.trainable
-                for key, value in layer.grads.items() if key not in layer.non_trainable}
+        """The gradients of ``trainable_params``, same keys, as the last backward left them."""
+        return {f"{layer.name}/{key}": layer.grads[key] for layer in self.layers
+                for key in layer.trainable_params}
 
     def forward_loss(self, x: Array, y: Array, training: bool = False,
-                     input_gradient: bool = True) -> tuple[float, Array, Callable[[], Any]]:
+                     input_gradient: bool = True, hooks: Any = ()
+                     ) -> tuple[float, Array, Callable[[], Any]]:
         """Forward and loss on one batch, through the fused softmax+cross-entropy path when the
         model has one. Returns (loss value, output probabilities, backward): ``backward()``
         back-propagates the loss, fills every layer's ``grads`` and returns dL/dx (None with
-        ``input_gradient=False``)."""
-        fused = self._fused_loss
+        ``input_gradient=False``). ``hooks`` as in ``forward``."""
+        fused = self.fused_loss
         out, backward = self.forward(x, training=training, logits=fused is not None,
-                                     input_gradient=input_gradient)
+                                     input_gradient=input_gradient, hooks=hooks)
         value, loss_backward = (fused or self.loss).forward(y, out)
         value += regularizers.regularization_loss(self.layers)   # weight penalties, as Keras
-        y_pred = self._final_activation()[0](out) if fused is not None else out
+        y_pred = self.final_activation(out) if fused is not None else out
 
         def backward_with_penalties() -> Any:
             grad_x = backward(loss_backward())
@@ -227,7 +196,8 @@ class Sequential(ModelAPI):
         backward()
         return value, y_pred
 
-    def _cast(self, x: Array) -> Array:
+    def cast_input(self, x: Array) -> Array:
+        """x in the model's weight dtype (no copy when it already is)."""
         return x.astype(self.dtype, copy=False)
 
     @property
@@ -237,20 +207,22 @@ class Sequential(ModelAPI):
                 return value.dtype
         return np.dtype(backend.floatx())
 
-    def _metric_values(self, y: Array, y_pred: Array) -> dict[str, float]:
+    def metric_values(self, y: Array, y_pred: Array) -> dict[str, float]:
+        """{metric name: value} of the compiled metrics on one batch."""
         return {name: metrics_module.get(name, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
                 for name in self.metric_names}
 
     def train_on_batch(self, x: Any, y: Any) -> float | list[float]:
         """One optimizer step on one batch; returns [loss, *metrics] (or the loss alone)."""
-        x, y = self._check_data(x, y, "train_on_batch")
-        logs = self._train_step(self._cast(x), y)
+        x, y = self.check_data(x, y, "train_on_batch")
+        logs = self.train_step(self.cast_input(x), y)
         return self._as_result(logs)
 
-    def _train_step(self, x: Array, y: Array) -> dict[str, float]:
-        """One update. A step whose loss or gradients are NaN/Inf is *not* applied: the weights
-        stay the last good ones, and ``nonfinite_batch`` keeps the batch for diagnosis
-        (``callbacks.TerminateOnNaN`` stops training there and names the layer)."""
+    def train_step(self, x: Array, y: Array) -> dict[str, float]:
+        """One update on a checked, cast batch; returns {"loss": ..., metric: ...}. A step whose
+        loss or gradients are NaN/Inf is *not* applied: the weights stay the last good ones,
+        and ``nonfinite_batch`` keeps the batch for diagnosis (``callbacks.TerminateOnNaN``
+        stops training there and names the layer)."""
         value, y_pred = self.compute_loss_and_gradients(x, y, training=True)
         grads = self.trainable_grads()
         # One sum per gradient is far cheaper than isfinite over every entry, and NaN/Inf
@@ -261,17 +233,19 @@ class Sequential(ModelAPI):
         self.nonfinite_batch = None if finite else x
         if finite:
             self.optimizer.apply(self.trainable_params(), grads)
-        return {"loss": value, **self._metric_values(y, y_pred)}
+        return {"loss": value, **self.metric_values(y, y_pred)}
 
     def _as_result(self, logs: dict[str, float]) -> float | list[float]:
         return logs["loss"] if not self.metric_names else [logs["loss"]] + [
             logs[m] for m in self.metric_names]
 
     # --- data checks -------------------------------------------------------------------------
-    def _check_data(self, x: Any, y: Any, what: str) -> tuple[Array, Array]:
-        self._require_compiled(what)
+    def check_data(self, x: Any, y: Any, what: str) -> tuple[Array, Array]:
+        """(x, y) as arrays, checked against the model (shapes, finiteness, the loss's targets);
+        ``what`` names the caller in error messages. Builds the model if needed."""
+        self.require_compiled(what)
         x = validation.as_numeric_array(x, f"{what}: x")
-        self._ensure_built(x)
+        self.ensure_built(x)
         x = adjust_rank(x, self.input_shape)
         validation.check_features(x, self.input_shape, f"{what}: x")
         validation.check_finite(x, f"{what}: x", self.dtype)
@@ -296,7 +270,6 @@ class Sequential(ModelAPI):
         ``seed`` fixes shuffling and dropout masks; weights are fixed by ``set_random_seed``
         before the layers are built.
         """
-        from .training import fit_loop
         seed = validation.check_seed(seed, "fit: seed")
         return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_split=validation_split,
@@ -307,7 +280,6 @@ class Sequential(ModelAPI):
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``.
         ``verbose``: "auto" (a progress bar when stderr is a terminal), 0, 1 (a bar), 2."""
-        from .training import evaluate_loop
         means = evaluate_loop(self, x, y, batch_size, verbose)
         return means if return_dict else self._as_result(means)
 
@@ -315,59 +287,14 @@ class Sequential(ModelAPI):
                 verbose: int | str = "auto") -> Array:
         """Model outputs for x (N, *input_shape) -> (N, *output_shape), in inference mode.
         ``verbose`` as in ``evaluate``. NaN/Inf input is refused (as fit and evaluate)."""
-        from .training import predict_loop
         return predict_loop(self, x, batch_size, verbose)
 
     def __call__(self, x: Array, training: bool = False) -> Array:
         x = validation.as_numeric_array(x, "x")
-        self._ensure_built(x)
+        self.ensure_built(x)
         x = adjust_rank(x, self.input_shape)
         validation.check_features(x, self.input_shape, "x")
-        return self.forward(self._cast(x), training=training)[0]
-
-    # --- weights and config ------------------------------------------------------------------
-    def get_weights(self) -> list[Array]:
-        """All weights, layer by layer, each in Keras order (kernel, bias)."""
-        return [w for layer in self.layers for w in layer.get_weights()]
-
-    def set_weights(self, weights: list[Array]) -> None:
-        expected = sum(len(layer.params) for layer in self.layers)
-        if len(weights) != expected:
-            raise ValueError(f"set_weights expects {expected} arrays (as get_weights returns), "
-                             f"got {len(weights)}.")
-        position = 0
-        for layer in self.layers:
-            count = len(layer.params)
-            layer.set_weights(list(weights[position:position + count]))
-            position += count
-
-    def count_params(self) -> int:
-        return sum(layer.count_params() for layer in self.layers)
-
-    def summary(self, print_fn: Callable[[str], None] = print) -> None:
-        from .summary import summary_table
-        print_fn(summary_table(self))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name,
-                "input_shape": list(self.input_shape) if self.input_shape else None,
-                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self.layers]}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Sequential":
-        model = cls(name=config.get("name", "sequential"))
-        for entry in config["layers"]:
-            model.add(get_class(entry["class_name"]).from_config(entry["config"]))
-        if not model.built and config.get("input_shape"):
-            model.build(tuple(config["input_shape"]))
-        return model
-
-    def save(self, filepath: Any) -> None:
-        """Write architecture, weights, optimizer and training state to one safetensors file,
-        atomically. Reload with ``scratchnet.load_model(filepath)``."""
-        from .saving import save_model
-        save_model(self, filepath)
+        return self.forward(self.cast_input(x), training=training)[0]
 
     def export(self, filepath: Any, format: str = "onnx") -> Any:
         """Write the model as ONNX ("onnx"), a PyTorch state dict ("torch") or Keras 3 weights
@@ -377,3 +304,21 @@ class Sequential(ModelAPI):
 
     def dropout_layers(self) -> list[Dropout]:
         return [layer for layer in self.layers if isinstance(layer, Dropout)]
+
+    # --- the old private names, kept until the modules still using them switch -------------
+    _ensure_built = ensure_built
+    _cast = cast_input
+    _check_data = check_data
+    _train_step = train_step
+    _require_compiled = require_compiled
+    _metric_values = metric_values
+
+    @property
+    def _fused_loss(self) -> losses.Loss | None:
+        return self.fused_loss
+
+    def _final_activation(self) -> tuple[activations.Activation | None, None]:
+        return self.final_activation, None
+
+
+saving.MODEL_CLASS = Sequential

@@ -36,7 +36,7 @@ class ModelAPI:
         if not self.layers:
             raise ValueError("pop: the model has no layers to remove")
         layer = self.layers.pop()
-        self._update_fusion()
+        self._update_fused_loss()
         return layer
 
     @property
@@ -47,12 +47,12 @@ class ModelAPI:
     @property
     def trainable_weights(self) -> list[np.ndarray]:
         return [value for layer in self.layers if layer.trainable
-                for key, value in layer.params.items() if key not in layer.non_trainable]
+                for key, value in layer.params.items() if key not in layer.non_trainable_names]
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
         return [value for layer in self.layers for key, value in layer.params.items()
-                if not layer.trainable or key in layer.non_trainable]
+                if not layer.trainable or key in layer.non_trainable_names]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
         """The layer called ``name``, or at position ``index`` (Keras)."""

@@ -1,19 +1,18 @@
 """Per-layer timing of a model's training step: where does the time go?
 
-``profile(model, x, y)`` runs the model's own forward and backward closures layer by layer on one
-batch and times each, from outside the layers (no layer carries timing code)::
+``profile(model, x, y)`` runs one training step's forward and backward through the model's
+runner, the very plan ``fit`` runs (fusions, the skipped first input gradient), and times each
+step from outside the layers (the runner's ``timer``; no layer carries timing code)::
 
     report = scratchnet.profile(model, x_batch, y_batch)
-    print(report)                        # table: layer, forward ms, backward ms, share
+    print(report)                        # table: step, forward ms, backward ms, share
     report.rows[0].forward_ms
 
-With ``y=None`` only the inference forward pass is timed. The loss and (when the model is
-compiled) one optimizer update are timed too, on copies, so profiling never changes the model's
-weights or its optimizer state. Times are medians over ``repeat`` runs after ``warmup`` runs.
-
-Each layer is timed on its own, so model-level fusions (a ReLU layer and the max-pool after it
-run as one step in ``Sequential.forward``) show here as their separate parts: the sum is a
-little above a real step's time.
+One row per runner step: a layer, or layers fused into one step ("conv2d_1 + max_pooling2d",
+kind "conv_relu_max_pool2x2"). With ``y=None`` only the inference forward pass is timed. The
+loss and (when compiled) one optimizer update are timed too, on copies, so profiling never
+changes the model's weights or its optimizer state. Times are medians over ``repeat`` runs
+after ``warmup`` runs.
 """
 from __future__ import annotations
 
@@ -29,7 +28,8 @@ Array = np.ndarray
 
 @dataclass
 class LayerTiming:
-    """Median times of one layer, in milliseconds (backward is 0 for inference profiles)."""
+    """Median times of one runner step, in milliseconds (backward 0 for inference profiles).
+    ``name``: its layers' names joined by " + "; ``kind``: the layer class, or the fusion rule."""
     name: str
     kind: str
     output_shape: tuple[int, ...]
@@ -62,15 +62,19 @@ class Profile:
 
     def table(self) -> str:
         """A plain-text table, slowest parts easy to spot by their share."""
-        head = f"{'layer':<22}{'output shape':<20}{'forward ms':>12}{'backward ms':>13}{'share':>8}"
+        width = max([22, *(len(r.name) + 2 for r in self.rows)])
+        head = (f"{'step':<{width}}{'output shape':<20}{'forward ms':>12}{'backward ms':>13}"
+                f"{'share':>8}")
         lines = [head, "-" * len(head)]
         for r in self.rows:
-            lines.append(f"{r.name[:21]:<22}{str(r.output_shape)[:19]:<20}{r.forward_ms:>12.2f}"
+            lines.append(f"{r.name:<{width}}{str(r.output_shape)[:19]:<20}{r.forward_ms:>12.2f}"
                          f"{r.backward_ms:>13.2f}{r.share:>8.1%}")
         total = self.total_ms or 1.0
+        label = width + 20
         if self.training:
-            lines.append(f"{'(loss)':<42}{self.loss_ms:>12.2f}{'':>13}{self.loss_ms / total:>8.1%}")
-            lines.append(f"{'(optimizer update)':<42}{self.optimizer_ms:>12.2f}{'':>13}"
+            lines.append(f"{'(loss)':<{label}}{self.loss_ms:>12.2f}{'':>13}"
+                         f"{self.loss_ms / total:>8.1%}")
+            lines.append(f"{'(optimizer update)':<{label}}{self.optimizer_ms:>12.2f}{'':>13}"
                          f"{self.optimizer_ms / total:>8.1%}")
         lines.append("-" * len(head))
         mode = "training step" if self.training else "inference"
@@ -92,57 +96,46 @@ def profile(model: Any, x: Any, y: Any = None, *, repeat: int = 5, warmup: int =
     model: a built or buildable ``Sequential``. x: one batch (N, *input_shape). y: targets for the
     compiled loss, or None to time inference only. Returns a :class:`Profile`.
     """
-    from .ops.memory import keep_freed_memory
     from .validation import as_numeric_array, check_features, check_positive_int
-    keep_freed_memory()   # as a training step does, or every big array costs page faults
     repeat = check_positive_int(repeat, "repeat")
     warmup = check_positive_int(warmup, "warmup", minimum=0)
     x = as_numeric_array(x, "profile: x")
-    model._ensure_built(x)
+    model.ensure_built(x)
     check_features(x, model.input_shape, "profile: x")
-    x = model._cast(x)
+    x = model.cast_input(x)
     training = y is not None
     if training:
-        model._require_compiled("profile with targets")
+        model.require_compiled("profile with targets")
         y = as_numeric_array(y, "profile: y")
         model.loss.check_targets(y, model.output_shape)
-    layers = model.layers
-    fwd: list[list[float]] = [[] for _ in layers]
-    bwd: list[list[float]] = [[] for _ in layers]
+    fused = model.fused_loss if training else None
+    steps = model.runner.plan(logits=fused is not None, input_gradient=not training).steps
+    times: dict[tuple[int, str], list[float]] = {}
     loss_t: list[float] = []
     opt_t: list[float] = []
-    fused = model._fused_loss if training else None
-    last = len(layers) - 1
     for run in range(warmup + repeat):
         keep = run >= warmup
-        h, backwards = x, []
-        for i, layer in enumerate(layers):
-            start = time.perf_counter()
-            final = fused is not None and i == last
-            step = model._final_activation()[1] if final else layer.forward
-            if i == 0 and training and layer.can_skip_input_gradient:
-                h, back = step(h, training, input_gradient=False)   # as a training step does
-            else:
-                h, back = step(h, training)
+
+        def timer(step: Any, phase: str, seconds: float) -> None:
             if keep:
-                fwd[i].append(time.perf_counter() - start)
-            backwards.append(back)
+                times.setdefault((id(step), phase), []).append(seconds)
+        out, backward = model.runner.forward(x, training, logits=fused is not None,
+                                             input_gradient=not training, timer=timer)
         if not training:
             continue
         start = time.perf_counter()
-        _, loss_backward = (fused or model.loss).forward(y, h)
+        _, loss_backward = (fused or model.loss).forward(y, out)
         grad = loss_backward()
         if keep:
             loss_t.append(time.perf_counter() - start)
-        for i in reversed(range(len(layers))):
-            start = time.perf_counter()
-            grad = backwards[i](grad)
-            if keep:
-                bwd[i].append(time.perf_counter() - start)
+        backward(grad)
         if keep:
             opt_t.append(_time_optimizer(model))
-    rows = [LayerTiming(layer.name, type(layer).__name__, tuple(layer.output_shape or ()),
-                        _median_ms(f), _median_ms(b)) for layer, f, b in zip(layers, fwd, bwd)]
+    rows = [LayerTiming(step.name, step.kind if step.kind not in ("layer", "logits")
+                        else type(step.layers[0]).__name__,
+                        tuple(step.layers[-1].output_shape or ()),
+                        _median_ms(times.get((id(step), "forward"), [])),
+                        _median_ms(times.get((id(step), "backward"), []))) for step in steps]
     report = Profile(rows, batch_size=len(x), training=training, loss_ms=_median_ms(loss_t),
                      optimizer_ms=_median_ms(opt_t))
     total = report.total_ms or 1.0

@@ -119,7 +119,7 @@ def _penalized(layers: Iterable[Any]) -> Iterator[tuple[Any, str, Regularizer]]:
             continue
         for key in layer.params:
             regularizer = getattr(layer, f"{key}_regularizer", None)
-            if regularizer is not None and key not in getattr(layer, "non_trainable", ()):
+            if regularizer is not None and key not in getattr(layer, "non_trainable_names", ()):
                 yield layer, key, regularizer
 
 

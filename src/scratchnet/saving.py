@@ -3,8 +3,10 @@
 A model file is one safetensors file. Its ``__metadata__`` holds, as JSON under the key
 ``"scratchnet"``, the architecture (``Sequential.get_config()``), the compile settings (optimizer
 config, loss config, metrics) and the training state an exact resume needs (epochs done, the fit
-generator's state, history). The tensors are the weights (``weights/<layer>/<param>``) and the
-optimizer slots (``optimizer/<layer>/<param>/<slot>``).
+generator's state, history). The tensors are the weights (``weights/<layer>/<param>``, trainable or
+not: which ones are trained follows from the layer's own ``add_weight`` calls, so files written
+before non-trainable weights existed load unchanged) and the optimizer slots
+(``optimizer/<layer>/<param>/<slot>``, trainable weights only).
 
 Safety: loading never unpickles or evaluates anything. The header is parsed and checked before
 anything is allocated (header size, dtypes, shapes against byte ranges, total file size), only
@@ -32,12 +34,16 @@ __all__ = ["save_model", "load_model", "read_metadata", "ModelFileError"]
 # input (a 10^6 x 10^6 image for a small convolution) is refused before anything runs on it.
 MAX_SAMPLE_VALUES = 2**25
 
+# The class load_model builds, set by scratchnet.model when it is imported: model imports this
+# module and never the other way round (model -> training -> callbacks -> saving, no cycle).
+MODEL_CLASS: Any = None
+
 
 # --- save ------------------------------------------------------------------------------------
 def history_of(model: Any) -> dict[str, Any]:
     """History so far: epochs loaded from a file before a resume, then this fit's epochs. Every
     list has one entry per epoch; a metric an epoch did not log (validation, say) is None."""
-    past = getattr(model, "_loaded_history", None) or {"epoch": [], "history": {}}
+    past = model.loaded_history or {"epoch": [], "history": {}}
     current = getattr(model, "history", None)
     if current is None or not current.epoch:
         return past
@@ -60,7 +66,7 @@ def _metadata(model: Any, epoch: int | None) -> dict[str, Any]:
     if model.optimizer is not None and model.loss is not None:
         compiled = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
                     "metrics": list(model.metric_names)}
-    fit_rng = getattr(model, "fit_rng", None) or getattr(model, "_resume_fit_rng", None)
+    fit_rng = model.fit_rng or model.resume_rng
     dropout_rngs = {layer.name: layer.rng.bit_generator.state
                     for layer in model.dropout_layers()
                     if layer.seed is not None and layer.rng is not None}
@@ -136,7 +142,6 @@ def _field_error(field: str, message: str) -> MetadataError:
 
 def _build(config: dict[str, Any], header: dict[str, Any], data: bytes, start: int) -> Any:
     from .layers import get_class
-    from .model import Sequential
     layers = []
     for index, entry in enumerate(config["layers"]):
         try:
@@ -156,19 +161,14 @@ def _build(config: dict[str, Any], header: dict[str, Any], data: bytes, start: i
             if tuple(entry["shape"]) != tuple(shape):
                 raise ModelFileError(f"weight {key!r} has shape {tuple(entry['shape'])} but the "
                                      f"config's layer builds {tuple(shape)}.")
-            value = tensor(data, start, entry)
-            layer.params[name] = value
-            layer.grads[name] = np.zeros_like(value)
-            if not trainable:
-                layer.non_trainable.add(name)
             used.add(key)
-            return value
+            return layer.attach_weight(name, tensor(data, start, entry), trainable)
         return add_weight
 
     for layer in layers:  # weights come from the file, sized by it: nothing else is allocated
         layer.add_weight = from_file(layer)
     try:
-        model = Sequential(name=str(config.get("name", "sequential")))
+        model = MODEL_CLASS(name=str(config.get("name", "sequential")))
         for index, layer in enumerate(layers):
             if index == 0 and layer.input_shape_arg is not None:
                 _check_budget(layer.input_shape_arg, "model.layers[0].config.input_shape")
@@ -297,11 +297,11 @@ def _generator(state: Any, field: str) -> np.random.Generator:
 def _restore_training(model: Any, meta: dict[str, Any]) -> None:
     training = meta.get("training") or {}
     model.initial_epoch = training.get("epoch", 0)
-    model._loaded_history = training.get("history") or {"epoch": [], "history": {}}
+    model.loaded_history = training.get("history") or {"epoch": [], "history": {}}
     state = training.get("fit_rng_state")
     # fit(initial_epoch > 0) picks this up so shuffling and dropout continue exactly.
-    model._resume_fit_rng = (_generator(state, "training.fit_rng_state")
-                             if state is not None else None)
+    model.resume_rng = (_generator(state, "training.fit_rng_state")
+                        if state is not None else None)
     rngs = training.get("dropout_rng_states") or {}
     seeded = {layer.name: layer for layer in model.dropout_layers() if layer.seed is not None}
     for name, state in rngs.items():

@@ -16,8 +16,7 @@ def summary_table(model: Any, width: int = 65) -> str:
     width = max(width, col1 + col2 + 12)
     line = lambda a, b, c: f" {a:<{col1 - 1}}{b:<{col2}}{c:>10}"  # noqa: E731
     total = model.count_params()
-    trainable = sum(value.size for layer in model.layers if layer.trainable
-                    for key, value in layer.params.items() if key not in layer.non_trainable)
+    trainable = sum(layer.count_trainable_params() for layer in model.layers)
     out = [f'Model: "{model.name}"', "_" * width, line("Layer (type)", "Output Shape", "Param #"),
            "=" * width]
     for index, row in enumerate(rows):

@@ -32,7 +32,7 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
         raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
     validation_split = validation.check_number(validation_split, "validation_split", 0, 1,
                                                high_inclusive=False)
-    x, y = model._check_data(x, y, "fit")
+    x, y = model.check_data(x, y, "fit")
     batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
                                                "batch_size")
     epochs = validation.check_positive_int(epochs, "epochs", minimum=0)
@@ -40,17 +40,16 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a tuple (x_val, y_val).")
-        x_val, y_val = model._check_data(*validation_data, "fit: validation_data")
+        x_val, y_val = model.check_data(*validation_data, "fit: validation_data")
     elif validation_split:
         x, y, x_val, y_val = _split_validation(x, y, validation_split)
     else:
         x_val = y_val = None
 
     rng = np.random.default_rng(seed) if seed is not None else backend.rng()
-    resumed = getattr(model, "_resume_fit_rng", None)
-    if resumed is not None and initial_epoch > 0:
-        rng = resumed  # continue the saved run's shuffling and dropout stream exactly
-    model._resume_fit_rng = None
+    if model.resume_rng is not None and initial_epoch > 0:
+        rng = model.resume_rng  # continue the saved run's shuffling and dropout stream exactly
+    model.resume_rng = None
     model.fit_rng = rng
     for layer in model.dropout_layers():
         if layer.seed is None:
@@ -75,7 +74,7 @@ def fit_loop(model: Any, x: Any, y: Any, *, batch_size: int | None, epochs: int,
             if shuffle:
                 index = np.sort(index)  # the batch is a set: sorted reads are cache friendly
             callback_list.on_train_batch_begin(step, {})
-            logs = model._train_step(model._cast(x[index]), y[index])
+            logs = model.train_step(model.cast_input(x[index]), y[index])
             seen += len(index)
             for key, value in logs.items():
                 totals[key] = totals.get(key, 0.0) + value * len(index)
@@ -100,7 +99,7 @@ def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None, verbose: i
     """Loss and metrics of ``model`` over (x, y): sample-weighted means over the batches (and,
     with ``return_predictions``, the outputs, from the same pass)."""
     from .callbacks.progress import batch_progress
-    x, y = model._check_data(x, y, "evaluate")
+    x, y = model.check_data(x, y, "evaluate")
     batch_size = validation.check_positive_int(32 if batch_size is None else batch_size,
                                                "batch_size")
     totals: dict[str, float] = {}
@@ -108,11 +107,11 @@ def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None, verbose: i
     bar = batch_progress(len(x), verbose, "evaluate")
     try:
         for start in range(0, len(x), batch_size):
-            xb, yb = model._cast(x[start:start + batch_size]), y[start:start + batch_size]
+            xb, yb = model.cast_input(x[start:start + batch_size]), y[start:start + batch_size]
             value, y_pred, _ = model.forward_loss(xb, yb, training=False)
             if return_predictions:
                 outputs.append(y_pred)
-            logs = {"loss": value, **model._metric_values(yb, y_pred)}
+            logs = {"loss": value, **model.metric_values(yb, y_pred)}
             for key, value in logs.items():
                 totals[key] = totals.get(key, 0.0) + value * len(xb)
             bar.update(len(xb))
@@ -127,7 +126,7 @@ def predict_loop(model: Any, x: Any, batch_size: int | None, verbose: int | str)
     refused, as evaluate and fit refuse it, instead of returning NaN."""
     from .callbacks.progress import batch_progress
     x = validation.as_numeric_array(x, "predict: x")
-    model._ensure_built(x)
+    model.ensure_built(x)
     x = adjust_rank(x, model.input_shape)
     validation.check_features(x, model.input_shape, "predict: x")
     validation.check_finite(x, "predict: x", model.dtype)
@@ -137,7 +136,7 @@ def predict_loop(model: Any, x: Any, batch_size: int | None, verbose: int | str)
     bar = batch_progress(len(x), verbose, "predict")
     try:
         for start in range(0, len(x), batch_size):
-            outputs.append(model.forward(model._cast(x[start:start + batch_size]),
+            outputs.append(model.forward(model.cast_input(x[start:start + batch_size]),
                                          training=False)[0])
             bar.update(len(outputs[-1]))
     finally:

@@ -40,29 +40,40 @@ class TerminateOnNaN(Callback):
 
 def first_nonfinite(model: Any, x: Any = None) -> str:
     """Where the first non-finite value is: a weight; else (given x) the first layer whose output
-    on x is non-finite, running the layers one by one in inference mode; else the layer nearest
-    the output holding a non-finite gradient (its backward overflowed first)."""
+    on x is non-finite (an inference pass through the runner, watched by a hook); else the layer
+    nearest the output holding a non-finite gradient (its backward overflowed first)."""
     for layer in model.layers:
         for key, value in layer.params.items():
             if not np.isfinite(value).all():
                 return f"First non-finite weight: layer {layer.name!r} ({key})."
     if x is not None:
-        h = model._cast(np.asarray(x))
+        h = model.cast_input(np.asarray(x))
         if not np.isfinite(h).all():
             return "The input itself is non-finite."
+        finder = _FirstNonfiniteOutput()
         with np.errstate(all="ignore"):
-            for layer in model.layers:
-                largest_input = float(np.abs(h).max())
-                h, _ = layer.forward(h, training=False)
-                if not np.isfinite(h).all():
-                    largest_weight = max((float(np.abs(v).max()) for v in layer.params.values()),
-                                         default=0.0)
-                    return (f"First non-finite output: layer {layer.name!r} (its inputs reach "
-                            f"{largest_input:.3g}; its weights reach {largest_weight:.3g}). "
-                            f"Usually the learning rate is too high.")
+            model.forward(h, training=False, hooks=[finder])
+        if finder.found is not None:
+            layer, largest_input = finder.found
+            largest_weight = max((float(np.abs(v).max()) for v in layer.params.values()),
+                                 default=0.0)
+            return (f"First non-finite output: layer {layer.name!r} (its inputs reach "
+                    f"{largest_input:.3g}; its weights reach {largest_weight:.3g}). "
+                    f"Usually the learning rate is too high.")
     for layer in reversed(model.layers):
         for key, value in layer.grads.items():
             if not np.isfinite(value).all():
                 return f"First non-finite gradient (from the output back): layer {layer.name!r} " \
                        f"({key})."
     return "Weights and gradients are finite: the loss itself overflowed."
+
+
+class _FirstNonfiniteOutput:
+    """A runner hook (scratchnet.runner) noting the first layer whose output is non-finite."""
+
+    def __init__(self) -> None:
+        self.found: tuple[Any, float] | None = None
+
+    def after_forward(self, layer: Any, x: np.ndarray, y: np.ndarray) -> None:
+        if self.found is None and not np.isfinite(y).all():
+            self.found = (layer, float(np.abs(x).max()))

@@ -121,7 +121,7 @@ def _build_model(settings: dict[str, Any], run_dir: Path, resume: bool) -> Any:
     else:
         model = load_model(name, compile=False)
         if settings["seed"] is not None:   # a new run: its seed, not the file's stream
-            model._resume_fit_rng = None
+            model.resume_rng = None
     # The CLI's learning rate replaces the optimizer's default; other arguments keep theirs.
     optimizer = optimizers.from_config({**optimizers.get(settings["optimizer"]).get_config(),
                                         "learning_rate": settings["learning_rate"]})

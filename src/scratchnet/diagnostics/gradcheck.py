@@ -1,8 +1,9 @@
 """Numerical gradient checking by central differences, in float64.
 
 ``gradcheck(target, x, ...)`` works on a Layer (yours too), an Activation, a Loss or a whole
-Sequential model. It compares each analytic gradient (every parameter tensor and the input) with
-central differences of a scalar objective:
+Sequential model. It compares each analytic gradient (every trainable weight and the input) with
+central differences of a scalar objective (non-trainable state, a moving mean say, has no
+gradient and is not checked):
 
 - Layer / Activation: L = sum(w * f(x)) for a fixed random w, so every output entry matters.
 - Loss: L = loss(y_true, x) with x the predictions.
@@ -23,7 +24,8 @@ the noise cannot be checked reliably and gets the status "unreliable", never "wr
 Kinks: where the function is not differentiable (ReLU at 0, a max-pool tie, a clip edge) the
 numeric derivative means nothing. An entry whose forward and backward one-sided differences
 disagree is skipped and counted, never reported as a mismatch. Dropout layers are replayed with
-the same mask at every evaluation. Large tensors are checked on a random sample of entries.
+the same mask at every evaluation, and non-trainable state is restored before each one. Large
+tensors are checked on a random sample of entries.
 """
 from __future__ import annotations
 
@@ -113,7 +115,7 @@ def _float64_params(layers: list[Layer]) -> Iterator[None]:
     saved = [(layer, layer.params, layer.grads) for layer in layers]
     for layer in layers:
         layer.params = {k: v.astype(np.float64) for k, v in layer.params.items()}
-        layer.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
+        layer.grads = {k: np.zeros_like(layer.params[k]) for k in layer.grads}
     try:
         yield
     finally:
@@ -122,11 +124,19 @@ def _float64_params(layers: list[Layer]) -> Iterator[None]:
 
 
 def _replay_dropout(layers: list[Layer], seed: int) -> Callable[[], None]:
+    """A reset run before every evaluation: the same dropout masks, and non-trainable state
+    (a moving mean a training forward updates) back to its value at the start of the check."""
     dropouts = [layer for layer in layers if isinstance(layer, Dropout)]
+    state: list[tuple[Array, Array]] = []
 
     def reset() -> None:
         for layer in dropouts:
             layer.rng = np.random.default_rng(seed)
+        if not state:      # first call: inside _float64_params, on the float64 copies
+            state.extend((layer.params[name], layer.params[name].copy()) for layer in layers
+                         for name in sorted(layer.non_trainable_names))
+        for value, start in state:
+            value[...] = start
     return reset
 
 
@@ -243,8 +253,8 @@ def _check_layer(layer: Layer, x: Array, eps: float, max_entries: int, seed: int
             reset()
             terms = weights * layer.forward(x, training=True)[0]
             return float(terms.sum()), float(np.abs(terms).sum())
-        checks = [_numeric_check(k, v, analytic[k], objective, eps, max_entries, rng)
-                  for k, v in layer.params.items()]
+        checks = [_numeric_check(k, layer.params[k], analytic[k], objective, eps, max_entries,
+                                 rng) for k in layer.grads]
         if check_input:
             checks.append(_numeric_check("input", x, grad_x, objective, eps, max_entries, rng))
     return GradcheckResult(f"layer {layer.name or type(layer).__name__!r}", checks)
@@ -252,8 +262,8 @@ def _check_layer(layer: Layer, x: Array, eps: float, max_entries: int, seed: int
 
 def _check_model(model: Any, x: Array, y: Any, eps: float, max_entries: int, seed: int,
                  rng: np.random.Generator, check_input: bool) -> GradcheckResult:
-    model._require_compiled("gradcheck")
-    model._ensure_built(x)
+    model.require_compiled("gradcheck")
+    model.ensure_built(x)
     y64 = np.asarray(y, dtype=np.float64)
     reset = _replay_dropout(model.layers, seed)
     with _float64_params(model.layers):

@@ -1,10 +1,10 @@
 """Forward and backward statistics of a model, gathered from outside its layers.
 
-:func:`trace` runs a Sequential model's layers one by one, as ``Sequential.forward`` does, and
-keeps each layer's input, pre-activation (for layers with an activation), output, the gradient
-reaching it and its parameter gradients. Layers are not modified: a layer with an activation
-(Dense, Conv2D) is run as ``forward_linear`` followed by its activation, exactly as its own
-``forward`` composes them, so the pre-activation is visible.
+:func:`trace` runs one forward and backward pass of a Sequential model through its runner
+(``scratchnet.runner``), the very path a training step takes, and keeps, through the runner's
+hooks, each layer's input, output, the gradient reaching it and its parameter gradients. The
+pre-activation of a layer with an activation (Dense, Conv2D) is its ``forward_linear`` of the
+same input, computed again (no layer is modified, and the pass itself is unchanged).
 """
 from __future__ import annotations
 
@@ -70,53 +70,42 @@ def rms(a: Array) -> float:
         return float(np.sqrt(np.mean(np.square(a, dtype=np.float64)))) if a.size else 0.0
 
 
+class _Recorder:
+    """Runner hooks keeping what each layer saw (see scratchnet.runner for the hook API)."""
+
+    def __init__(self, final_on_logits: Layer | None) -> None:
+        self.records: dict[int, LayerTrace] = {}
+        self.final_on_logits = final_on_logits   # a last Activation/Softmax left to the loss
+
+    def after_forward(self, layer: Layer, x: Array, y: Array) -> None:
+        record = LayerTrace(layer.name, layer, x, y, activation=activation_name(layer))
+        if isinstance(layer, ActivatedLayer):
+            record.z = layer.forward_linear(x)[0]
+        elif layer is self.final_on_logits:
+            record.z = x
+        self.records[id(layer)] = record
+
+    def after_backward(self, layer: Layer, grad_output: Array | None, grad_input: Array | None,
+                       param_grads: dict[str, Array]) -> None:
+        record = self.records[id(layer)]
+        record.grad_y, record.grad_x = grad_output, grad_input
+        record.grads = {k: v.copy() for k, v in param_grads.items()}
+
+
 def trace(model: Any, x: Array, y: Array, training: bool = False) -> Trace:
-    """One forward and backward pass of ``model`` on (x, y), layer by layer, with the compiled
-    loss (the fused softmax + cross-entropy path when the model uses it). Parameter gradients
-    are copied out, so the layers' own ``grads`` are left as the pass leaves them."""
-    model._ensure_built(x)
-    x = model._cast(np.asarray(x))
-    fused = model._fused_loss
-    records: list[LayerTrace] = []
-    backs: list[Any] = []
-    h = x
-    last = len(model.layers) - 1
+    """One forward and backward pass of ``model`` on (x, y), with the compiled loss (the fused
+    softmax + cross-entropy path when the model uses it). Parameter gradients are copied out,
+    so the layers' own ``grads`` are left as the pass leaves them."""
+    model.ensure_built(x)
+    x = model.cast_input(np.asarray(x))
+    fused = model.fused_loss
+    recorder = _Recorder(model.layers[-1] if fused is not None else None)
     with np.errstate(all="ignore"):
-        for index, layer in enumerate(model.layers):
-            record = LayerTrace(layer.name, layer, h, h, activation=activation_name(layer))
-            if isinstance(layer, ActivatedLayer):
-                z, back_linear = layer.forward_linear(h, training)
-                out = layer.activation(z)
-                record.z = z
-                backs.append(("activated", back_linear))
-            elif fused is not None and index == last:  # a final Activation/Softmax layer
-                z, out = h, model._final_activation()[0](h)
-                record.z = z
-                backs.append(("identity", None))
-            else:
-                out, back = layer.forward(h, training)
-                backs.append(("plain", back))
-            record.y = out
-            records.append(record)
-            h = out
-        if fused is not None:
-            loss, loss_backward = fused.forward(y, records[-1].z)
-            grad, grad_output, skip_activation = loss_backward(), None, True
-        else:
-            loss, loss_backward = model.loss.forward(y, h)
-            grad = grad_output = loss_backward()
-            skip_activation = False
-        for index in range(last, -1, -1):
-            record, (kind, back) = records[index], backs[index]
-            if not (skip_activation and index == last):
-                record.grad_y = grad
-            if kind == "activated":
-                layer = record.layer
-                if not (skip_activation and index == last):
-                    grad = layer.activation.backward(record.z, record.y, grad)
-                grad = back(grad)
-            elif kind == "plain":
-                grad = back(grad)
-            record.grad_x = grad
-            record.grads = {k: v.copy() for k, v in record.layer.grads.items()}
-    return Trace(records, float(loss), h, grad_output, fused is not None)
+        out, backward = model.forward(x, training, logits=fused is not None, hooks=[recorder])
+        loss, loss_backward = (fused or model.loss).forward(y, out)
+        grad = loss_backward()
+        backward(grad)
+    records = [recorder.records[id(layer)] for layer in model.layers]
+    output = records[-1].y if records else out
+    return Trace(records, float(loss), output, None if fused is not None else grad,
+                 fused is not None)

@@ -1,7 +1,7 @@
 """Layers, with Keras's names, arguments, defaults and weight layout."""
 from .activation import Activation
 from .average_pooling2d import AveragePooling2D
-from .base import ActivatedLayer, Layer
+from .base import BUILTIN_LAYERS, ActivatedLayer, Layer, builtin_layer
 from .batch_normalization import BatchNormalization
 from .conv2d import Conv2D
 from .cropping2d import Cropping2D
@@ -26,13 +26,7 @@ InputLayer = Input
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
 
-BUILTIN_LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Activation, AveragePooling2D, Conv2D, Dense, Dropout, Flatten,
-                                  Input, LeakyReLU, MaxPooling2D, ReLU, Softmax)
-}
-BUILTIN_LAYERS.update({cls.__name__: cls for cls in (
-    BatchNormalization, Cropping2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Rescaling, Reshape,
-    UpSampling2D, ZeroPadding2D)})
+# BUILTIN_LAYERS: every class decorated with @builtin_layer (filled as the modules above load).
 _CUSTOM_LAYERS: dict[str, type[Layer]] = {}
 
 
@@ -55,7 +49,7 @@ def get_class(class_name: str) -> type[Layer]:
 
 __all__ = ["Activation", "ActivatedLayer", "AveragePooling2D", "AvgPool2D", "Conv2D", "Dense",
            "Dropout", "Flatten", "Input", "InputLayer", "Layer", "LeakyReLU", "MaxPool2D",
-           "MaxPooling2D", "ReLU", "Softmax", "register", "get_class",
-           "BatchNormalization", "Cropping2D", "GlobalAveragePooling2D", "GlobalAvgPool2D",
-           "GlobalMaxPool2D", "GlobalMaxPooling2D", "Rescaling", "Reshape", "UpSampling2D",
-           "ZeroPadding2D"]
+           "MaxPooling2D", "ReLU", "Softmax", "BUILTIN_LAYERS", "builtin_layer", "register",
+           "get_class", "BatchNormalization", "Cropping2D", "GlobalAveragePooling2D",
+           "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Rescaling", "Reshape",
+           "UpSampling2D", "ZeroPadding2D"]

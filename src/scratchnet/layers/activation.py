@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import activations
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class Activation(Layer):
     """Applies ``activation`` (a name or an ``activations.Activation``). Shape: unchanged."""
 

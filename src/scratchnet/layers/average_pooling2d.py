@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.im2col import col2im, im2col, pad_spatial
-from .base import Array, Backward
+from .base import Array, Backward, builtin_layer
 from .pooling import Pooling2D
 
 
+@builtin_layer
 class AveragePooling2D(Pooling2D):
     """Average pooling. Input shape: (N, H, W, C). Output shape: (N, OH, OW, C).
 
@@ -18,7 +19,7 @@ class AveragePooling2D(Pooling2D):
     def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         n, h, w, c = x.shape
-        pad_h, pad_w = self._paddings(h, w)
+        pad_h, pad_w = self.paddings(h, w)
         xp = pad_spatial(x, pad_h, pad_w)
         inside = pad_spatial(np.ones((1, h, w, 1), dtype=x.dtype), pad_h, pad_w)
         counts = im2col(inside, ph, pw, sh, sw).sum(axis=1)            # (OH*OW,)

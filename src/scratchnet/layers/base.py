@@ -7,11 +7,15 @@
   Because backward is a closure made by forward, it always uses that forward's saved values.
 - Gradients are those of the (already batch-averaged) loss: layers never divide by the batch.
 - ``self.params`` is ordered as Keras orders ``get_weights()`` (kernel, then bias).
-- Optional: a layer that sets ``can_skip_input_gradient = True`` also accepts
-  ``forward(x, training, input_gradient=False)``, whose backward then fills ``self.grads`` but
-  returns None instead of grad_x. The model asks for this only of its first layer in training,
-  whose input gradient nothing reads. Layers without the flag (every custom layer, by default)
-  are always called as ``forward(x, training)`` and keep returning grad_x.
+- ``add_weight(name, shape, initializer, trainable=True)`` makes a weight: trainable weights
+  get a gradient buffer in ``self.grads`` and are updated by the optimizer; ``trainable=False``
+  makes state that is saved and loaded but never trained (a moving mean, say): it has no
+  gradient, no optimizer slot, and counts as "Non-trainable params" in the summary.
+- Built-in layer classes register with ``@builtin_layer`` (``layers.register`` is the user's
+  twin); configs are only ever rebuilt into registered classes.
+
+A layer knows nothing of its neighbours or of speed tricks: the runner (``scratchnet.runner``)
+runs the stack and applies the explicit fusions of ``scratchnet.fusion``.
 """
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import activations, backend, initializers, regularizers, validation
-from ..ops.elementwise import relu_backward_from_output, relu_inplace
 
 Array = np.ndarray
 Backward = Callable[[Array], Array]
@@ -46,9 +49,18 @@ def _positive_int_pair(value: Any, what: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
+BUILTIN_LAYERS: dict[str, type["Layer"]] = {}
+
+
+def builtin_layer(cls: type["Layer"]) -> type["Layer"]:
+    """Class decorator of scratchnet's own layers: known by name to configs and model files,
+    and each one must have a row in the layer contract test."""
+    BUILTIN_LAYERS[cls.__name__] = cls
+    return cls
+
+
 class Layer:
     """Base class. Subclasses implement ``forward`` (and ``build`` when they own weights)."""
-    can_skip_input_gradient = False   # see the module docstring
 
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] | None = None,
                  trainable: bool = True):
@@ -58,7 +70,7 @@ class Layer:
         self.trainable = trainable
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}
-        self.non_trainable: set[str] = set()   # params that are state, never trained
+        self.non_trainable_names: set[str] = set()   # weights saved but never trained
         self.built = False
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
@@ -75,15 +87,27 @@ class Layer:
 
     def add_weight(self, name: str, shape: tuple[int, ...], initializer: Any,
                    trainable: bool = True) -> Array:
-        """A weight in ``params`` (saved, in get_weights). ``trainable=False``: state such as
-        BatchNormalization's moving mean, saved but never handed to the optimizer (its grad
-        stays zero)."""
+        """Make weight ``name`` of ``shape`` from ``initializer``; ``trainable=False`` for state
+        that is saved but not trained (no gradient, no optimizer update)."""
         value = initializers.get(initializer)(tuple(shape), dtype=backend.floatx())
+        return self.attach_weight(name, value, trainable)
+
+    def attach_weight(self, name: str, value: Array, trainable: bool = True) -> Array:
+        """Register ``value`` as weight ``name`` (add_weight once the array exists; model
+        loading passes the array read from the file)."""
         self.params[name] = value
-        self.grads[name] = np.zeros_like(value)
-        if not trainable:
-            self.non_trainable.add(name)
+        if trainable:
+            self.grads[name] = np.zeros_like(value)
+        else:
+            self.non_trainable_names.add(name)
         return value
+
+    @property
+    def trainable_params(self) -> dict[str, Array]:
+        """The weights the optimizer updates: none when ``self.trainable`` is False."""
+        if not self.trainable:
+            return {}
+        return {k: v for k, v in self.params.items() if k not in self.non_trainable_names}
 
     # --- computation -------------------------------------------------------------------------
     def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
@@ -115,6 +139,9 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(value.size for value in self.params.values()))
 
+    def count_trainable_params(self) -> int:
+        return int(sum(value.size for value in self.trainable_params.values()))
+
     # --- config ------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
@@ -133,11 +160,10 @@ class Layer:
 class ActivatedLayer(Layer):
     """A layer computing ``activation(linear(x))`` (Dense, Conv2D).
 
-    Subclasses implement ``forward_linear(x, training) -> (z, backward_linear)``; those that set
-    ``can_skip_input_gradient`` also accept ``input_gradient=False`` there, and those that list
-    ``fused_activations`` also accept ``activation=`` one of them. Keeping the
-    pre-activation step separate lets a model fuse a final softmax with cross-entropy *explicitly*
-    (see ``losses.fused_loss``) instead of a softmax that silently assumes what follows it.
+    Subclasses implement ``forward_linear(x, training) -> (z, backward_linear)``, the
+    pre-activation alone. Keeping it separate lets a model fuse a final softmax with
+    cross-entropy *explicitly* (see ``losses.fused_loss``) instead of a softmax that silently
+    assumes what follows it.
     """
 
     def __init__(self, activation: Any = None, use_bias: bool = True,
@@ -154,29 +180,9 @@ class ActivatedLayer(Layer):
     def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
         raise NotImplementedError
 
-    # Set by subclasses whose forward_linear returns a fresh array that its backward does not
-    # read: a ReLU may then overwrite it in place (one pass, no extra buffer).
-    linear_output_is_scratch = False
-
-    # Built-in activations this layer's forward_linear can apply itself, while its output is
-    # still in cache: ``forward_linear(x, training, activation=a)`` then returns ``a(z)`` and a
-    # backward taking the gradient w.r.t. ``a(z)``. Only ``forward`` below passes it, and only
-    # for these; anything calling forward_linear alone (probes, fused losses) gets z as always.
-    fused_activations: tuple[activations.Activation, ...] = ()
-
-    def forward(self, x: Array, training: bool = False,
-                input_gradient: bool = True) -> tuple[Array, Backward]:
+    def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+        z, backward_linear = self.forward_linear(x, training)
         activation = self.activation
-        options: dict[str, Any] = {} if input_gradient else {"input_gradient": False}
-        if any(activation is fused for fused in self.fused_activations):
-            return self.forward_linear(x, training, activation=activation, **options)
-        z, backward_linear = self.forward_linear(x, training, **options)
-        if activation is activations.RELU and self.linear_output_is_scratch:
-            y = relu_inplace(z)     # y > 0 exactly where z > 0, so the mask comes from y
-
-            def relu_backward(grad_y: Array) -> Array:
-                return backward_linear(relu_backward_from_output(y, grad_y))
-            return y, relu_backward
         y = activation(z)
 
         def backward(grad_y: Array) -> Array:

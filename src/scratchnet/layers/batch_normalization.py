@@ -6,9 +6,10 @@ from typing import Any
 import numpy as np
 
 from .. import initializers, validation
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class BatchNormalization(Layer):
     """y = gamma * (x - mean) / sqrt(var + epsilon) + beta, per feature of the last axis.
 

@@ -5,19 +5,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations
-from ..ops.conv import conv2d_backward, conv2d_forward
-from ..ops.im2col import PADDINGS, output_size, pad_spatial, padding_amounts
-from ..ops.winograd import Pads, winograd_backward, winograd_conv3x3
-from ..ops.winograd_pool import pools_exactly, winograd_relu_max_pool2x2
-from .base import ActivatedLayer, Array, Backward, _positive_int_pair
-
-# Winograd F(2x2, 3x3) is used for 3x3 stride-1 kernels with at least this many input channels:
-# below it the transforms cost more than the GEMM work they save (measured on 2 threads, batch
-# 128, forward + backward: C=8 1.2x slower, C=16 even, C=32 1.3x and C=64 1.45x faster).
-WINOGRAD_MIN_CHANNELS = 32
+from ..ops.conv import conv2d, conv_pads
+from ..ops.im2col import PADDINGS, output_size
+from .base import ActivatedLayer, Array, Backward, _positive_int_pair, builtin_layer
 
 
+@builtin_layer
 class Conv2D(ActivatedLayer):
     """2-D convolution layer.
 
@@ -25,12 +18,11 @@ class Conv2D(ActivatedLayer):
     + 1 for "valid" and ceil(H / sh) for "same" (Keras rules; the extra padding row/column goes
     bottom/right). Weights (Keras layout and order): kernel (kh, kw, C, filters), bias (filters,).
 
-    Kernels: im2col + GEMM (ops/conv.py) in general. A 3x3 stride-1 kernel with C >=
-    WINOGRAD_MIN_CHANNELS computes the output and both gradients with Winograd F(2x2, 3x3)
-    instead (ops/winograd.py: 2.25x fewer multiplies; the same values to float rounding).
+    The op ``ops.conv.conv2d`` chooses the kernel (reference loops, im2col + GEMM, Winograd)
+    and computes z and, in backward, the input and kernel gradients. In a model the runner may
+    run this layer inside a fused step (``scratchnet.fusion``: the ReLU in the kernel, a max
+    pool in the Winograd transform), which computes these very numbers.
     """
-    can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
-    fused_activations = (activations.RELU,)   # forward_linear(..., activation=RELU): base.py
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: str = "valid", activation: Any = None, use_bias: bool = True,
@@ -68,77 +60,19 @@ class Conv2D(ActivatedLayer):
         return (output_size(h, kh, sh, self.padding), output_size(w, kw, sw, self.padding),
                 self.filters)
 
-    def _pads(self, x_shape: tuple[int, ...]) -> Pads:
-        (kh, kw), strides = self.kernel_size, self.strides
-        return (padding_amounts(x_shape[1], kh, strides[0], self.padding),
-                padding_amounts(x_shape[2], kw, strides[1], self.padding))
-
-    def _uses_winograd(self, channels: int) -> bool:
-        return (self.kernel_size == (3, 3) and self.strides == (1, 1)
-                and channels >= WINOGRAD_MIN_CHANNELS)
-
-    def forward_linear(self, x: Array, training: bool = False, input_gradient: bool = True,
-                       activation: Any = None) -> tuple[Array, Backward]:
-        strides = self.strides
-        _, h, w, c = x.shape
-        pads = self._pads(x.shape)
-        kernel, bias = self.params["kernel"], self.params.get("bias")
-        winograd = self._uses_winograd(c)
-        relu = activation is activations.RELU   # else None: see fused_activations
-        if winograd:
-            return self._winograd_forward(x, kernel, bias, pads, input_gradient, relu)
-        xp = pad_spatial(x, *pads)
-        z = conv2d_forward(xp, kernel, bias, strides, relu)
+    def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+        """z = conv(x, kernel) + bias. Input (N, H, W, C) -> z (N, OH, OW, filters)."""
+        pads = conv_pads(x.shape, self.kernel_size, self.strides, self.padding)
+        z, gradients = conv2d(x, self.params["kernel"], self.params.get("bias"), self.strides,
+                              pads)
 
         def backward(grad_z: Array) -> Array:
-            grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, self.use_bias,
-                                                      input_gradient, z if relu else None)
-            self._set_grads(grad_k, grad_b)
-            if grad_xp is None:
-                return None
-            (top, _), (left, _) = pads
-            return grad_xp[:, top:top + h, left:left + w, :]
-        return z, backward
-
-    def _winograd_forward(self, x: Array, kernel: Array, bias: Array | None, pads: Pads,
-                          input_gradient: bool, relu: bool) -> tuple[Array, Backward]:
-        """The 3x3 stride-1 path: padding is applied per sub-batch inside the kernels."""
-        z = winograd_conv3x3(x, kernel, bias, pads, relu)
-
-        def backward(grad_z: Array) -> Array:
-            grad_x, grad_k, grad_b = winograd_backward(x, grad_z, kernel, pads, self.use_bias,
-                                                       input_gradient, z if relu else None)
-            self._set_grads(grad_k, grad_b)
+            grad_x, grad_kernel, grad_bias = gradients(grad_z)
+            self.grads["kernel"][...] = grad_kernel
+            if self.use_bias:
+                self.grads["bias"][...] = grad_bias
             return grad_x
         return z, backward
-
-    def relu_max_pool2x2(self, x: Array, training: bool = False, input_gradient: bool = True
-                         ) -> tuple[Array, Backward] | None:
-        """MaxPooling2D(2)(relu(forward_linear(x))) in one Winograd pass, the same numbers
-        (ops.winograd_pool.winograd_relu_max_pool2x2), or None where that path does not apply (not
-        the Winograd path, or an odd output size). Used by fusion.relu_max_pool.
-
-        Input shape: (N, H, W, C). Output shape: (N, OH // 2, OW // 2, filters).
-        """
-        pads = self._pads(x.shape)
-        if not (self._uses_winograd(x.shape[3]) and pools_exactly(x.shape, pads)):
-            return None
-        kernel, bias = self.params["kernel"], self.params.get("bias")
-        y, winner = winograd_relu_max_pool2x2(x, kernel, bias, pads, record_winner=training)
-
-        def backward(grad_y: Array) -> Array:
-            won = winner if winner is not None else winograd_relu_max_pool2x2(
-                x, kernel, bias, pads, record_winner=True)[1]   # inference: found when asked
-            grad_x, grad_k, grad_b = winograd_backward(x, grad_y, kernel, pads, self.use_bias,
-                                                       input_gradient, pool_winner=won)
-            self._set_grads(grad_k, grad_b)
-            return grad_x
-        return y, backward
-
-    def _set_grads(self, grad_k: Array, grad_b: Array | None) -> None:
-        self.grads["kernel"][...] = grad_k
-        if self.use_bias:
-            self.grads["bias"][...] = grad_b
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,

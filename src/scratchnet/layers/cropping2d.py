@@ -5,11 +5,12 @@ from typing import Any
 
 import numpy as np
 
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 from .image_checks import check_channels_last, check_image_shape
 from .zero_padding2d import pad_pairs
 
 
+@builtin_layer
 class Cropping2D(Layer):
     """Input shape: (N, H, W, C). Output shape: (N, H - top - bottom, W - left - right, C)."""
 

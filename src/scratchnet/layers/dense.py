@@ -5,18 +5,17 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.dense import dense_backward, dense_forward
-from .base import ActivatedLayer, Array, Backward
+from ..ops.dense import dense
+from .base import ActivatedLayer, Array, Backward, builtin_layer
 
 
+@builtin_layer
 class Dense(ActivatedLayer):
     """Fully connected layer, applied to the last axis.
 
     Input shape: (N, ..., in). Output shape: (N, ..., units).
     Weights (Keras layout and order): kernel (in, units), bias (units,).
     """
-    linear_output_is_scratch = True
-    can_skip_input_gradient = True   # forward_linear(..., input_gradient=False): see base.py
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
@@ -44,19 +43,17 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (*input_shape[:-1], self.units)
 
-    def forward_linear(self, x: Array, training: bool = False,
-                       input_gradient: bool = True) -> tuple[Array, Backward]:
-        kernel, bias = self.params["kernel"], self.params.get("bias")
+    def forward_linear(self, x: Array, training: bool = False) -> tuple[Array, Backward]:
+        """z = x @ kernel + bias over the last axis (the op ``ops.dense.dense``)."""
         x2 = x.reshape(-1, x.shape[-1])
-        z = dense_forward(x2, kernel, bias)
+        z, gradients = dense(x2, self.params["kernel"], self.params.get("bias"))
 
         def backward(grad_z: Array) -> Array:
-            grad_x2, grad_k, grad_b = dense_backward(x2, grad_z.reshape(-1, self.units), kernel,
-                                                     self.use_bias, input_gradient)
-            self.grads["kernel"][...] = grad_k
+            grad_x2, grad_kernel, grad_bias = gradients(grad_z.reshape(-1, self.units))
+            self.grads["kernel"][...] = grad_kernel
             if self.use_bias:
-                self.grads["bias"][...] = grad_b
-            return None if grad_x2 is None else grad_x2.reshape(x.shape)
+                self.grads["bias"][...] = grad_bias
+            return grad_x2.reshape(x.shape)
         return z.reshape(*x.shape[:-1], self.units), backward
 
     def get_config(self) -> dict[str, Any]:

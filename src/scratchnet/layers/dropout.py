@@ -7,9 +7,10 @@ import numpy as np
 
 from .. import backend, validation
 from ..ops.dropout import dropout_mask
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class Dropout(Layer):
     """Zero each input with probability ``rate`` during training and scale the kept ones by
     1 / (1 - rate), so inference needs no rescaling (identity). Shape: unchanged.

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class Flatten(Layer):
     """Input shape: (N, d1, ..., dk). Output shape: (N, d1*...*dk)."""
 

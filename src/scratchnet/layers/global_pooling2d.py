@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 from .image_checks import check_channels_last, check_image_shape
 
 
@@ -33,6 +33,7 @@ class GlobalPooling2D(Layer):
         return {**super().get_config(), "keepdims": self.keepdims}
 
 
+@builtin_layer
 class GlobalAveragePooling2D(GlobalPooling2D):
     """The mean of each channel over H x W; backward spreads the gradient evenly."""
 
@@ -46,6 +47,7 @@ class GlobalAveragePooling2D(GlobalPooling2D):
         return self._shaped(y), backward
 
 
+@builtin_layer
 class GlobalMaxPooling2D(GlobalPooling2D):
     """The maximum of each channel over H x W; backward routes the gradient to the first
     maximum in row-major order (as MaxPooling2D does with ties)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import validation
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class Input(Layer):
     """``Input(shape=(28, 28, 1))``: identity layer fixing the input shape (no batch axis)."""
 

@@ -5,8 +5,10 @@ from typing import Any
 
 from .. import activations, validation
 from .activation import Activation
+from .base import builtin_layer
 
 
+@builtin_layer
 class LeakyReLU(Activation):
     """Shape: unchanged. Note Keras's defaults differ: the layer's slope is 0.3, while the
     ``"leaky_relu"`` activation function's is 0.2."""

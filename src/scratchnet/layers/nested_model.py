@@ -34,9 +34,10 @@ class NestedModel(Layer):
     # Views, rebuilt on each access so they always hold the inner layers' current arrays.
     params = property(lambda self: self._named("params"), lambda self, value: None)
     grads = property(lambda self: self._named("grads"), lambda self, value: None)
-    non_trainable = property(
+    non_trainable_names = property(
         lambda self: {f"{layer.name}/{key}" for layer in self.model.layers
-                      for key in (layer.params if not layer.trainable else layer.non_trainable)},
+                      for key in (layer.params if not layer.trainable
+                                  else layer.non_trainable_names)},
         lambda self, value: None)
 
     def forward(self, x: Array, training: bool = False) -> tuple[Array, Backward]:

@@ -41,7 +41,7 @@ class Pooling2D(Layer):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         return output_size(h, ph, sh, self.padding), output_size(w, pw, sw, self.padding), c
 
-    def _paddings(self, h: int, w: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    def paddings(self, h: int, w: int) -> tuple[tuple[int, int], tuple[int, int]]:
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         return (padding_amounts(h, ph, sh, self.padding), padding_amounts(w, pw, sw, self.padding))
 

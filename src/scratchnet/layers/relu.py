@@ -6,9 +6,10 @@ from typing import Any
 import numpy as np
 
 from .. import validation
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class ReLU(Layer):
     """f(x) = max_value for x >= max_value; x for threshold <= x < max_value;
     negative_slope * (x - threshold) otherwise. Defaults give max(x, 0). Shape: unchanged.

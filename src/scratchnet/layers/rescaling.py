@@ -6,9 +6,10 @@ from typing import Any
 import numpy as np
 
 from .. import validation
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class Rescaling(Layer):
     """Input shape: any (N, ...). Output shape: the same, in the input's float type (integer
     images become floatx)."""

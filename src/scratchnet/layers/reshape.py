@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class Reshape(Layer):
     """Input shape: (N, *in). Output shape: (N, *target_shape); one entry of target_shape may be
     -1, inferred from the others (as in Keras)."""

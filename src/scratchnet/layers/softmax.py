@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import activations
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 
 
+@builtin_layer
 class Softmax(Layer):
     """Shape: unchanged. The backward is the exact vector-Jacobian product, whatever loss follows
     (it never assumes cross-entropy downstream)."""

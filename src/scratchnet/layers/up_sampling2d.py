@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Array, Backward, Layer, _positive_int_pair
+from .base import Array, Backward, Layer, _positive_int_pair, builtin_layer
 from .image_checks import check_channels_last, check_image_shape
 
 
+@builtin_layer
 class UpSampling2D(Layer):
     """Input shape: (N, H, W, C). Output shape: (N, H * sh, W * sw, C), size = (sh, sw).
     Only interpolation="nearest" (the Keras default)."""

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Array, Backward, Layer
+from .base import Array, Backward, Layer, builtin_layer
 from .image_checks import check_channels_last, check_image_shape
 
 
@@ -25,6 +25,7 @@ def pad_pairs(value: Any, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
                      f"(left, right)), got {value!r}")
 
 
+@builtin_layer
 class ZeroPadding2D(Layer):
     """Input shape: (N, H, W, C). Output shape: (N, top + H + bottom, left + W + right, C)."""
 

@@ -1,123 +1,121 @@
-"""Convolution kernels: forward as im2col + one GEMM, backward without a scatter.
+"""conv2d: the one dispatch point of the convolution (forward, input and kernel gradient).
 
-Channels-last; ``xp`` is the already padded input (N, H, W, C), ``kernel`` is Keras's
-(kh, kw, C, F). The batch is split across threads (``ops.parallel``); each thread further works
-on sub-batches so its temporaries stay in cache. Stateless; tested against naive loops.
+``conv2d(x, kernel, bias, strides, pads)`` returns ``(z, gradients)``; ``gradients(grad_z,
+input_gradient=True)`` returns ``(grad_x, grad_kernel, grad_bias)`` from the same kernel family
+as the forward (grad_x None when not asked for, grad_bias None without a bias). Kernels:
+
+- reference (``ops.reference``): one matrix product per kernel offset, plain NumPy;
+- Winograd F(2x2, 3x3) (``ops.winograd``) for 3x3 stride-1 kernels with at least
+  WINOGRAD_MIN_CHANNELS input channels; padding applied per sub-batch inside the kernels;
+- im2col + GEMM (``ops.conv_gemm``) for everything else.
+
+``relu=True`` (used by ``scratchnet.fusion``) returns max(z, 0), applied inside the kernel
+while each sub-batch is in cache, and ``gradients`` then takes the gradient w.r.t. that output.
+``conv2d_relu_max_pool2x2`` goes further (pooling inside the Winograd output transform).
+Channels-last: x (N, H, W, C), kernel (kh, kw, C, F) as Keras.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
-from .im2col import patches
-from .parallel import run_chunks
+from . import kernels, reference
+from .conv_gemm import conv2d_backward, conv2d_forward
+from .im2col import pad_spatial, padding_amounts
+from .winograd import Pads, winograd_backward, winograd_conv3x3
+from .winograd_pool import pools_exactly, winograd_relu_max_pool2x2
 
 Array = np.ndarray
-SUB_BATCH_BYTES = 2 << 20   # size of one sub-batch's patch matrix (fits a core's share of cache)
+Gradients = Callable[..., tuple[Array | None, Array, Array | None]]
+
+# Winograd F(2x2, 3x3) is used for 3x3 stride-1 kernels with at least this many input channels:
+# below it the transforms cost more than the GEMM work they save (measured on 2 threads, batch
+# 128, forward + backward: C=8 1.2x slower, C=16 even, C=32 1.3x and C=64 1.45x faster).
+WINOGRAD_MIN_CHANNELS = 32
 
 
-def _sub_batches(start: int, stop: int, row_bytes: int):
-    step = max(1, SUB_BATCH_BYTES // max(1, row_bytes))
-    for a in range(start, stop, step):
-        yield a, min(a + step, stop)
+def conv_pads(x_shape: tuple[int, ...], kernel_size: tuple[int, int], strides: tuple[int, int],
+              padding: str) -> Pads:
+    """((top, bottom), (left, right)) of Keras's "valid" / "same" for inputs (N, H, W, C)."""
+    return (padding_amounts(x_shape[1], kernel_size[0], strides[0], padding),
+            padding_amounts(x_shape[2], kernel_size[1], strides[1], padding))
 
 
-def conv2d_forward(xp: Array, kernel: Array, bias: Array | None,
-                   strides: tuple[int, int], relu: bool = False) -> Array:
-    """z = conv(xp, kernel) + bias, shape (N, OH, OW, F); max(z, 0) with ``relu`` (applied to
-    each sub-batch while it is in cache).
-
-    Each sub-batch's patches are copied into one reused buffer and multiplied at once, while the
-    buffer is still in cache; the patch matrix is never kept (backward rebuilds it the same way).
-    """
-    kh, kw, c, f = kernel.shape
-    (sh, sw), n = strides, xp.shape[0]
-    oh, ow = (xp.shape[1] - kh) // sh + 1, (xp.shape[2] - kw) // sw + 1
-    rows, width = oh * ow, kh * kw * c
-    z = np.empty((n, oh, ow, f), dtype=xp.dtype)
-    z2 = z.reshape(n * rows, f)
-    kernel2d = kernel.reshape(width, f)
-
-    def work(start: int, stop: int) -> None:
-        buffer = None
-        for a, b in _sub_batches(start, stop, rows * width * xp.itemsize):
-            buffer = _patch_rows(xp, a, b, kh, kw, sh, sw, buffer)
-            out = z2[a * rows:b * rows]
-            np.matmul(buffer[:(b - a) * rows], kernel2d, out=out)
-            if bias is not None:
-                out += bias
-            if relu:
-                np.maximum(out, 0, out=out)
-    run_chunks(work, n)
-    return z
+def uses_winograd(kernel_shape: tuple[int, ...], strides: tuple[int, int]) -> bool:
+    """Whether the fast path of this kernel (kh, kw, C, F) is Winograd."""
+    return (tuple(kernel_shape[:2]) == (3, 3) and tuple(strides) == (1, 1)
+            and kernel_shape[2] >= WINOGRAD_MIN_CHANNELS)
 
 
-def _patch_rows(xp: Array, a: int, b: int, kh: int, kw: int, sh: int, sw: int,
-                buffer: Array | None) -> Array:
-    """im2col of samples a..b written into ``buffer`` (reused when given; grown if too small)."""
-    view = patches(xp[a:b], kh, kw, sh, sw)
-    shape = (view.shape[0] * view.shape[1] * view.shape[2], kh * kw * xp.shape[3])
-    if buffer is None or buffer.shape[0] < shape[0]:
-        buffer = np.empty(shape, dtype=xp.dtype)
-    np.copyto(buffer[:shape[0]].reshape(view.shape), view)
-    return buffer
+def conv2d(x: Array, kernel: Array, bias: Array | None, strides: tuple[int, int], pads: Pads,
+           relu: bool = False) -> tuple[Array, Gradients]:
+    """z = conv(pad(x), kernel) + bias, (N, OH, OW, F), and its gradients (see the module)."""
+    if kernels.reference():
+        return _reference(x, kernel, bias, strides, pads, relu)
+    use_bias = bias is not None
+    if uses_winograd(kernel.shape, strides):
+        z = winograd_conv3x3(x, kernel, bias, pads, relu)
+
+        def winograd_gradients(grad_z: Array, input_gradient: bool = True):
+            return winograd_backward(x, grad_z, kernel, pads, use_bias, input_gradient,
+                                     z if relu else None)
+        return z, winograd_gradients
+    xp = pad_spatial(x, *pads)
+    z = conv2d_forward(xp, kernel, bias, strides, relu)
+
+    def gemm_gradients(grad_z: Array, input_gradient: bool = True):
+        grad_xp, grad_k, grad_b = conv2d_backward(grad_z, xp, kernel, strides, use_bias,
+                                                  input_gradient, z if relu else None)
+        return None if grad_xp is None else _crop(grad_xp, x.shape, pads), grad_k, grad_b
+    return z, gemm_gradients
 
 
-def conv2d_backward(grad_z: Array, xp: Array, kernel: Array, strides: tuple[int, int],
-                    use_bias: bool = True, input_gradient: bool = True,
-                    relu_output: Array | None = None
-                    ) -> tuple[Array | None, Array, Array | None]:
-    """Gradients (grad_xp, grad_kernel, grad_bias) from grad_z (N, OH, OW, F); grad_xp is None
-    when ``input_gradient`` is False (not computed). With ``relu_output`` (y = max(z, 0) of
-    the forward), grad_z is the gradient w.r.t. y and is masked by y > 0 per sub-batch.
+def _crop(grad_xp: Array, x_shape: tuple[int, ...], pads: Pads) -> Array:
+    (top, _), (left, _) = pads
+    return grad_xp[:, top:top + x_shape[1], left:left + x_shape[2], :]
 
-    Per sub-batch: the kernel gradient is patches^T @ grad_z (patches rebuilt in a reused
-    buffer); the input gradient is the adjoint of im2col applied to grad_z @ kernel^T, computed
-    as one (rows, C) block per kernel offset (a batched GEMM) and added into that sub-batch's own
-    rows of grad_xp (disjoint between threads) as kh*kw slice-adds: no scatter, no large
-    temporary, and each add runs over whole contiguous image rows.
-    """
-    kh, kw, c, f = kernel.shape
-    (sh, sw), n = strides, xp.shape[0]
-    oh, ow = grad_z.shape[1:3]
-    rows, width = oh * ow, kh * kw * c
-    g2 = grad_z.reshape(n * rows, f)
-    y2 = None if relu_output is None else relu_output.reshape(n * rows, f)
-    kernel_t = np.ascontiguousarray(kernel.reshape(kh * kw, c, f).transpose(0, 2, 1))
-    grad_xp = np.empty(xp.shape, dtype=grad_z.dtype) if input_gradient else None
 
-    def work(start: int, stop: int) -> tuple[Array, Array | None]:
-        grad_k = np.zeros((width, f), dtype=grad_z.dtype)
-        grad_b = np.zeros(f, dtype=grad_z.dtype) if use_bias else None
-        buffer = blocks = masked = None
-        for a, b in _sub_batches(start, stop, rows * width * xp.itemsize):
-            g_part = g2[a * rows:b * rows]
-            if y2 is not None:
-                if masked is None or masked.shape[0] < len(g_part):
-                    masked = np.empty(g_part.shape, dtype=g_part.dtype)
-                g_part = np.multiply(g_part, y2[a * rows:b * rows] > 0, out=masked[:len(g_part)])
-            buffer = _patch_rows(xp, a, b, kh, kw, sh, sw, buffer)
-            grad_k += buffer[:(b - a) * rows].T @ g_part
-            if use_bias:
-                grad_b += g_part.sum(axis=0)      # while g_part is in cache
-            if grad_xp is None:
-                continue
-            if blocks is None or blocks.shape[1] != (b - a) * rows:
-                blocks = np.empty((kh * kw, (b - a) * rows, c), dtype=grad_z.dtype)
-            np.matmul(g_part, kernel_t, out=blocks)          # (kh*kw, rows, C)
-            out = grad_xp[a:b]
-            out.fill(0)
-            for k in range(kh * kw):
-                i, j = divmod(k, kw)
-                out[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :] += (
-                    blocks[k].reshape(b - a, oh, ow, c))
-        return grad_k, grad_b
-    results = run_chunks(work, n)
-    grad_kernel = results[0][0]
-    for part_k, _ in results[1:]:
-        grad_kernel += part_k
-    grad_bias = None
-    if use_bias:
-        grad_bias = results[0][1]
-        for _, part_b in results[1:]:
-            grad_bias += part_b
-    return grad_xp, grad_kernel.reshape(kernel.shape), grad_bias
+def _reference(x: Array, kernel: Array, bias: Array | None, strides: tuple[int, int],
+               pads: Pads, relu: bool) -> tuple[Array, Gradients]:
+    xp = pad_spatial(x, *pads)
+    z = reference.conv2d(xp, kernel, strides)
+    if bias is not None:
+        z += bias
+    if relu:
+        z = reference.relu(z)
+
+    def gradients(grad_z: Array, input_gradient: bool = True):
+        if relu:
+            grad_z = reference.relu_backward_from_output(z, grad_z)
+        grad_k = reference.conv2d_kernel_grad(xp, grad_z, kernel.shape, strides)
+        grad_b = grad_z.sum(axis=(0, 1, 2)) if bias is not None else None
+        grad_x = None
+        if input_gradient:
+            grad_xp = reference.conv2d_input_grad(grad_z, kernel, xp.shape, strides)
+            grad_x = _crop(grad_xp, x.shape, pads)
+        return grad_x, grad_k, grad_b
+    return z, gradients
+
+
+def pools_in_winograd(x_shape: tuple[int, ...], kernel_shape: tuple[int, ...],
+                      strides: tuple[int, int], pads: Pads) -> bool:
+    """Whether conv2d_relu_max_pool2x2 applies: fast kernels, the Winograd path, and an even
+    conv output (each 2x2 output block of a Winograd tile is then one pool window)."""
+    return (not kernels.reference() and uses_winograd(kernel_shape, strides)
+            and pools_exactly(x_shape, pads))
+
+
+def conv2d_relu_max_pool2x2(x: Array, kernel: Array, bias: Array | None, pads: Pads,
+                            training: bool) -> tuple[Array, Gradients]:
+    """max_pool2x2(relu(conv2d(x))) in one Winograd pass, the very numbers of the three steps
+    (``ops.winograd_pool``); only where ``pools_in_winograd``. Output: (N, OH/2, OW/2, F).
+    Training records each window's winner; inference finds it if a backward is asked for."""
+    y, winner = winograd_relu_max_pool2x2(x, kernel, bias, pads, record_winner=training)
+
+    def gradients(grad_y: Array, input_gradient: bool = True):
+        won = winner if winner is not None else winograd_relu_max_pool2x2(
+            x, kernel, bias, pads, record_winner=True)[1]
+        return winograd_backward(x, grad_y, kernel, pads, bias is not None, input_gradient,
+                                 pool_winner=won)
+    return y, gradients

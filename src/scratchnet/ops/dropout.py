@@ -5,11 +5,14 @@ is dropped when u < round(rate * 2**16), so the drop probability is rate to with
 rate below 2**-17 drops nothing). That is 4x fewer draws than one float per element and no
 float conversion: 1.2M elements take ~1 ms instead of ~2.5. The draws come from ``rng`` alone,
 in order, so a seeded generator replays the same mask. Single-threaded on purpose: at these
-sizes a thread hand-off (~60 us) costs more than it saves.
+sizes a thread hand-off (~60 us) costs more than it saves. ``dropout_mask`` is the dispatch
+point: with the reference kernels it builds the same mask from the same draws, plainly.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from . import kernels, reference
 
 Array = np.ndarray
 RESOLUTION = 1 << 16
@@ -27,6 +30,8 @@ def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], rate: float,
     """1 / (1 - rate) where kept, 0 where dropped: P(drop) = round(rate * 2**16) / 2**16 for
     0 <= rate < 1 (rates within 2**-17 of 1 drop all but 1 in 2**16)."""
     threshold = np.uint16(min(round(rate * RESOLUTION), RESOLUTION - 1))
+    if kernels.reference():
+        return reference.dropout_mask(random_uint16(rng, shape), int(threshold), rate, dtype)
     mask = np.empty(shape, dtype=dtype)
     np.greater_equal(random_uint16(rng, shape), threshold, out=mask)   # 1.0 kept, 0.0 dropped
     mask *= np.asarray(1.0 / (1.0 - rate), dtype=dtype)

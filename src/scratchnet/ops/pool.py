@@ -1,4 +1,12 @@
-"""Max-pooling kernels for non-overlapping windows (strides == pool size, no padding).
+"""max_pool2d, the dispatch point of max pooling, and its fast kernels.
+
+``max_pool2d(x, pool, strides, pads, training)`` returns ``(y, backward)``, backward(grad_y) ->
+grad_x. Every kernel routes a window's gradient to its *first* maximum in row-major order.
+Kernels: the reference loop over window offsets (``ops.reference.max_pool2d``); for windows
+that tile the input (strides == pool size, no padding) the fast kernels below; otherwise
+im2col + argmax. Padding cells are -inf, so they never win.
+
+The fast kernels for non-overlapping windows:
 
 The input is viewed as (N, OH, ph, OW, pw, C) without copying; the maximum is a running
 np.maximum over the ph*pw window positions. Forward can also record, per output, the position
@@ -15,11 +23,79 @@ other window's gradient is zero either way).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
+from . import kernels, reference
+from .im2col import col2im, im2col, pad_spatial
 from .parallel import run_chunks
 
 Array = np.ndarray
+Pads = tuple[tuple[int, int], tuple[int, int]]
+NO_PADS: Pads = ((0, 0), (0, 0))
+
+
+def tiles(pool: tuple[int, int], strides: tuple[int, int], pads: Pads) -> bool:
+    """Whether the windows tile the input: no overlap, no padding (the fast kernels below)."""
+    return tuple(strides) == tuple(pool) and tuple(pads) == NO_PADS
+
+
+def max_pool2d(x: Array, pool: tuple[int, int], strides: tuple[int, int], pads: Pads,
+               training: bool = False, relu: bool = False
+               ) -> tuple[Array, Callable[[Array], Array]]:
+    """Max pooling of x (N, H, W, C) -> (N, OH, OW, C), and its backward.
+
+    Training records each window's winner for the backward; inference finds it only if a
+    backward is called. ``relu=True`` (windows that tile only; for ``scratchnet.fusion``)
+    gives maxpool(relu(x)) and its gradient, with the ReLU on the pooled output."""
+    if kernels.reference():
+        return _reference(x, pool, strides, pads, relu)
+    if tiles(pool, strides, pads):
+        y, winner = maxpool_forward(x, pool, record_winner=training, relu=relu)
+
+        def backward(grad_y: Array) -> Array:
+            won = winner if winner is not None else maxpool_forward(x, pool, relu=relu)[1]
+            return maxpool_backward(won, grad_y, x.shape, pool)
+        return y, backward
+    if relu:
+        raise ValueError(f"max_pool2d(relu=True) needs windows that tile the input, got pool "
+                         f"{pool}, strides {strides}, pads {pads}")
+    return _im2col_argmax(x, pool, strides, pads)
+
+
+def _im2col_argmax(x: Array, pool: tuple[int, int], strides: tuple[int, int], pads: Pads
+                   ) -> tuple[Array, Callable[[Array], Array]]:
+    """Overlapping or padded windows: every window as a row, argmax (the first maximum)."""
+    (ph, pw), (sh, sw) = pool, strides
+    n, h, w, c = x.shape
+    xp = pad_spatial(x, *pads, value=-np.inf)
+    windows = im2col(xp, ph, pw, sh, sw).reshape(-1, ph * pw, c)   # (N*OH*OW, ph*pw, C)
+    winner = windows.argmax(axis=1)[:, None, :]
+    y = np.take_along_axis(windows, winner, axis=1)[:, 0, :]
+    oh, ow = (xp.shape[1] - ph) // sh + 1, (xp.shape[2] - pw) // sw + 1
+
+    def backward(grad_y: Array) -> Array:
+        routed = np.zeros(windows.shape, dtype=grad_y.dtype)
+        np.put_along_axis(routed, winner, grad_y.reshape(-1, 1, c), axis=1)
+        grad_xp = col2im(routed.reshape(-1, ph * pw * c), xp.shape, ph, pw, sh, sw)
+        return grad_xp[:, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + w, :]
+    return y.reshape(n, oh, ow, c), backward
+
+
+def _reference(x: Array, pool: tuple[int, int], strides: tuple[int, int], pads: Pads,
+               relu: bool) -> tuple[Array, Callable[[Array], Array]]:
+    xp = pad_spatial(x, *pads, value=-np.inf)
+    y, winner = reference.max_pool2d(xp, pool, strides)
+    if relu:                     # a window whose maximum is <= 0 passes no gradient
+        winner = np.where(y > 0, winner, no_winner(pool))
+        y = reference.relu(y)
+    (top, _), (left, _) = pads
+
+    def backward(grad_y: Array) -> Array:
+        grad_xp = reference.max_pool2d_backward(winner, grad_y, xp.shape, pool, strides)
+        return grad_xp[:, top:top + x.shape[1], left:left + x.shape[2], :]
+    return y, backward
 
 
 def _window_view(x: Array, ph: int, pw: int) -> Array:

@@ -147,8 +147,8 @@ def _layer_case(build: Callable[[], Layer], shape: tuple[int, ...], special: Any
     grad_y = _normal(rng, y.shape).astype(np.float64)
     grad_x = backward(grad_y)
     recorder.after_backward(layer, grad_y, grad_x, {k: g.copy() for k, g in layer.grads.items()
-                                                    if k not in layer.non_trainable})
-    for key in sorted(layer.non_trainable):   # state the forward pass updates (moving stats)
+                                                    if k not in layer.non_trainable_names})
+    for key in sorted(layer.non_trainable_names):   # state the forward pass updates (moving stats)
         writer.add(f"{layer.name}/{key}_after_forward", layer.params[key],
                    param_layout(layer, key, layer.params[key].ndim),
                    f"{layer.name} {key} after this forward pass (training={training})")
