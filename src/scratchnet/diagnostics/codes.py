@@ -222,8 +222,10 @@ _TABLE = (
          ("OVERFIT_SAMPLES", "OVERFIT_STEPS", "OVERFIT_LOSS_FRACTION")),
     Code("gradcheck_unreliable", "info", "numeric",
          "A gradient check could not be made reliably, so no verdict is given.",
-         "the finite-difference noise (float64 spacing of the values / step) is as large as "
-         "the disagreement", "values so large (e.g. ~1e11) that no step resolves them",
+         "most checked entries of a tensor are more uncertain than a mismatch (their central "
+         "differences at h and h/2 disagree, or the objective's float64 rounding / step is "
+         "that large, even with 1e6x larger steps), and no error shows beyond that noise",
+         "values so large (e.g. ~1e11) that no step resolves them",
          "nothing to fix in the layer; shrink the activations (see other findings) and re-check",
          ()),
 )
