@@ -140,6 +140,24 @@ TAXONOMY_FAULTS: dict[str, Callable[..., Case]] = {
         optimizer=lambda: optimizers.SGD(learning_rate=0.01),
         doc="Six ReLU layers with std-3 weights: pre-activations ~1e11 (DeepDiagnosis: "
             "exploding tensor); gradcheck must not accuse the correct layers."),
+    "std3-deep-tanh": _mlp_case(
+        lambda: _mlp([layers.Dense(64, activation="tanh", name=f"tanh_{i}",
+                                   kernel_initializer=constant_normal(3.0)) for i in range(4)],
+                     layers.Dense(10, activation="softmax", name="output")),
+        doc="Four tanh layers with std-3 weights: every unit pinned at +-1, pre-activations "
+            "~1e2..1e3 (gradcheck of a saturated, correct tanh must pass)."),
+    "std3-deep-sigmoid": _mlp_case(
+        lambda: _mlp([layers.Dense(64, activation="sigmoid", name=f"sigmoid_{i}",
+                                   kernel_initializer=constant_normal(3.0)) for i in range(4)],
+                     layers.Dense(10, activation="softmax", name="output")),
+        doc="Four sigmoid layers with std-3 weights: saturated at 0/1."),
+    "std3-wide-relu": _mlp_case(
+        lambda: _mlp([layers.Dense(1024, activation="relu", name=f"relu_{i}",
+                                   kernel_initializer=constant_normal(3.0)) for i in range(3)],
+                     layers.Dense(10, activation="softmax", name="output")),
+        optimizer=lambda: optimizers.SGD(learning_rate=0.01),
+        doc="Three 1024-unit ReLU layers with std-3 weights: pre-activations ~1e6 summed over "
+            "1024 inputs (gradcheck must not accuse the correct layers)."),
     "softmax-binary-crossentropy": _mlp_case(
         _relu_mlp, loss="binary_crossentropy",
         doc="softmax + binary_crossentropy for 10 classes (Humbatova / DeepFD: wrong loss)."),
@@ -184,6 +202,9 @@ TAXONOMY_EXPECTED: dict[str, list[tuple[str, str]]] = {
     "constant-init-relu": [("symmetric_weights", "relu_0")],
     "all-frozen": [("no_trainable_weights", "model")],
     "std3-deep-relu": [("exploding_activations", "relu_0")],
+    "std3-deep-tanh": [("exploding_activations", "tanh_0"), ("saturation", "tanh_0")],
+    "std3-deep-sigmoid": [("exploding_activations", "sigmoid_0"), ("saturation", "sigmoid_0")],
+    "std3-wide-relu": [("exploding_activations", "relu_0")],
     "softmax-binary-crossentropy": [("loss_activation_mismatch", "dense_1")],
     "adam-learning-rate-1": [("learning_rate_too_high", "optimizer")],
     "batchnorm-no-moving-stats": [("train_inference_mismatch", "model")],

@@ -151,7 +151,8 @@ Objective = Callable[[], "float | tuple[float, float]"]
 def _evaluate(objective: Objective) -> tuple[float, float]:
     """(value, scale): an objective may return the sum of magnitudes it adds up as its scale;
     else the value's own magnitude is the scale."""
-    out = objective()
+    with np.errstate(all="ignore"):  # a step may leave the domain; the caller checks
+        out = objective()
     value, scale = out if isinstance(out, tuple) else (out, abs(out))
     return float(value), float(scale)
 
@@ -206,6 +207,8 @@ def _probe(flat: Array, position: int, step: float, f0: float, scale0: float,
                                              else (0.0, 0.0, 0.0, 0.0))
         if h2 <= 0:
             return best  # below the spacing of this value: nothing can be measured here
+        if not np.isfinite([f_plus, f_minus, half_plus, half_minus, scale, scale2]).all():
+            return best  # the step left the function's domain (a sum through 0, log of < 0)
         modelled = rounding * max(scale0, scale, scale2) / h
         numeric = (f_plus - f_minus) / (2 * h)
         halved = abs(numeric - (half_plus - half_minus) / (2 * h2))
