@@ -91,13 +91,16 @@ _TABLE = (
          ("train_inference_mismatch", "exploding_gradients", "learning_rate_too_high",
           "cannot_overfit")),
     Code("train_inference_mismatch", "error", "forward",
-         "The model is much worse in inference mode than in training mode on the same "
-         "training samples.",
-         "a trained model: accuracy in training mode minus accuracy in inference mode > "
+         "A layer behaves differently in training and inference mode than it should: its "
+         "activations change scale between modes, or the model is much worse in inference "
+         "mode on its own training samples.",
+         "a layer whose training-mode output is random has a mean over 8 masks of other "
+         "than 1x its inference output (off by > MODE_SCALE_TOLERANCE); or, on a trained "
+         "model, accuracy in training mode minus accuracy in inference mode > "
          "TRAIN_INFERENCE_GAP (or the inference loss > 2x the training-mode loss)",
          "a dropout that does not rescale, batch statistics that differ from the moving ones",
          "inverted dropout (scale kept units by 1/(1 - rate)); update and use moving "
-         "statistics", ("TRAIN_INFERENCE_GAP",),
+         "statistics", ("MODE_SCALE_TOLERANCE", "TRAIN_INFERENCE_GAP"),
          ("learning_rate_too_low", "cannot_overfit", "overfitting", "underfitting")),
     Code("loss_diverged", "error", "history", "The training loss became NaN/Inf or blew up.",
          "a non-finite training loss at epoch k, or a loss > 10 x its minimum so far or > 10 x "

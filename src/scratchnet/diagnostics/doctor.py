@@ -45,7 +45,7 @@ from .checks_forward import (
     is_trained,
 )
 from .checks_history import check_history
-from .checks_modes import check_train_inference
+from .checks_modes import check_mode_scale, check_train_inference
 from .checks_numeric import check_batch_dependence, check_gradients, check_loss_average
 from .checks_static import check_loss_activation, check_softmax_twice, check_trainable
 from .checks_training import check_learning_rate, check_overfit, overfit_batch, train_copy
@@ -99,6 +99,7 @@ def doctor(model: Any, x: Any, y: Any, *, history: Any = None, max_samples: int 
         report.add(check_initial_loss(tr, chance))
     report.add(check_gradient_flow(tr, chance))
     report.add(check_symmetric_weights(tr))
+    report.add(check_mode_scale(tr))
     if trained and not nonfinite:
         report.add(check_train_inference(model, x, y, tr.loss, chance, seed))
     if gradient_checks:

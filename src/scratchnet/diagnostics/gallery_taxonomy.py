@@ -42,6 +42,23 @@ class UserBatchNorm(Layer):
         return y, backward
 
 
+class UserDropout(Layer):
+    """A user's dropout through the custom-layer API that zeroes units with probability
+    ``rate`` in training but forgets to scale the kept ones by 1 / (1 - rate): training-mode
+    activations are (1 - rate)x the inference-mode ones."""
+
+    def __init__(self, rate: float, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.rng = np.random.default_rng(0)
+
+    def forward(self, x, training=False):
+        if not training:
+            return x, lambda grad_y: grad_y
+        mask = (self.rng.random(x.shape) >= self.rate).astype(x.dtype)
+        return x * mask, lambda grad_y: grad_y * mask
+
+
 def _relu_mlp(units: int = 64, **kwargs: Any) -> Sequential:
     return _mlp([layers.Dense(units, activation="relu", **kwargs)],
                 layers.Dense(10, activation="softmax"))
@@ -170,6 +187,11 @@ TAXONOMY_FAULTS: dict[str, Callable[..., Case]] = {
         lambda: optimizers.Adam(learning_rate=1e-3),
         doc="A user batch norm without moving statistics, trained 3 epochs (Humbatova: wrong "
             "layer behaviour at inference)."),
+    "dropout-no-rescale": _mlp_case(
+        lambda: _mlp([layers.Dense(128, activation="relu"), UserDropout(0.5, name="user_dropout")],
+                     layers.Dense(10, activation="softmax")),
+        doc="A user Dropout(0.5) that does not rescale the kept units (Humbatova: wrong layer "
+            "behaviour at inference; the issue's 'dropout that does not rescale')."),
     "overfitting-small-data": _trained(
         lambda: _relu_mlp(256), lambda: optimizers.Adam(learning_rate=3e-3), epochs=30,
         train=64, doc="64 training samples, 30 epochs: validation loss turns up (UMLAUT / "
@@ -208,6 +230,7 @@ TAXONOMY_EXPECTED: dict[str, list[tuple[str, str]]] = {
     "softmax-binary-crossentropy": [("loss_activation_mismatch", "dense_1")],
     "adam-learning-rate-1": [("learning_rate_too_high", "optimizer")],
     "batchnorm-no-moving-stats": [("train_inference_mismatch", "model")],
+    "dropout-no-rescale": [("train_inference_mismatch", "user_dropout")],
     "overfitting-small-data": [("overfitting", "history")],
     "diverged-sgd": [("loss_diverged", "history")],
     "underfitting-tiny-lr": [("underfitting", "history"), ("learning_rate_too_low", "optimizer")],
@@ -249,6 +272,10 @@ TAXONOMY_HEALTHY: dict[str, Callable[..., Case]] = {
         lambda: optimizers.Adam(learning_rate=1e-3), epochs=3,
         doc="Built-in (inverted) dropout, trained: training mode is the worse mode (vs "
             "batchnorm-no-moving-stats)."),
+    "dropout-builtin": _mlp_case(
+        lambda: _mlp([layers.Dense(128, activation="relu"), layers.Dropout(0.5)],
+                     layers.Dense(10, activation="softmax")),
+        doc="The built-in (inverted) Dropout(0.5), untrained (vs dropout-no-rescale)."),
     "trained-more-data": _trained(
         lambda: _relu_mlp(256), lambda: optimizers.Adam(learning_rate=1e-3), epochs=6,
         train=1024, doc="The overfitting model with 16x the data and 6 epochs."),
@@ -260,4 +287,5 @@ TAXONOMY_HEALTHY: dict[str, Callable[..., Case]] = {
         doc="A healthy run with a noisy validation loss and a small early train/val gap."),
 }
 
-__all__ = ["TAXONOMY_FAULTS", "TAXONOMY_EXPECTED", "TAXONOMY_HEALTHY", "UserBatchNorm"]
+__all__ = ["TAXONOMY_FAULTS", "TAXONOMY_EXPECTED", "TAXONOMY_HEALTHY", "UserBatchNorm",
+           "UserDropout"]

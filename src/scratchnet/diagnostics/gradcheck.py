@@ -31,8 +31,10 @@ error beyond the noise, gets the status "unreliable", never "wrong".
 
 Kinks: where the function is not differentiable (ReLU at 0, a max-pool tie, a clip edge) the
 numeric derivative means nothing. An entry whose forward and backward one-sided differences
-disagree is skipped and counted, never reported as a mismatch. Dropout layers are replayed with
-the same mask at every evaluation. Large tensors are checked on a random sample of entries.
+disagree is skipped and counted, never reported as a mismatch. Randomness is replayed: every
+generator a forward may draw from (a layer's own, the library's, NumPy's legacy one) is put back
+before each evaluation, so a dropout, built-in or the user's, draws the same mask each time.
+Large tensors are checked on a random sample of entries.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .. import activations as activations_module
+from .. import backend
 from ..backend import floatx_scope
 from ..layers.base import Layer
 from ..layers.dropout import Dropout
@@ -136,13 +139,38 @@ def _float64_params(layers: list[Layer]) -> Iterator[None]:
             layer.params, layer.grads = params, grads
 
 
-def _replay_dropout(layers: list[Layer], seed: int) -> Callable[[], None]:
+def _generators(layers: list[Layer]) -> list[np.random.Generator]:
+    """Every random generator a forward may draw from: the layers' own (any Generator
+    attribute, as a user's dropout keeps one), the library-wide one and NumPy's legacy one
+    (through its state, restored separately)."""
+    found = [value for layer in layers for value in vars(layer).values()
+             if isinstance(value, np.random.Generator)]
+    return found + [backend.rng()]
+
+
+@contextlib.contextmanager
+def _replayed_randomness(layers: list[Layer], seed: int) -> Iterator[Callable[[], None]]:
+    """Yield ``reset``: called before each evaluation, it puts every generator back where it
+    was, so a dropout (built-in or the user's) draws the same mask each time; built-in Dropout
+    layers without a generator get one seeded with ``seed``. Everything is restored after."""
     dropouts = [layer for layer in layers if isinstance(layer, Dropout)]
+    saved_rngs = [(layer, layer.rng) for layer in dropouts]
+    for layer in dropouts:
+        layer.rng = layer.rng if layer.rng is not None else np.random.default_rng(seed)
+    generators = _generators(layers)
+    states = [g.bit_generator.state for g in generators]
+    legacy = np.random.get_state()
 
     def reset() -> None:
-        for layer in dropouts:
-            layer.rng = np.random.default_rng(seed)
-    return reset
+        for generator, state in zip(generators, states):
+            generator.bit_generator.state = state
+        np.random.set_state(legacy)
+    try:
+        yield reset
+    finally:
+        reset()
+        for layer, generator in saved_rngs:
+            layer.rng = generator
 
 
 Objective = Callable[[], "float | tuple[float, float]"]
@@ -315,8 +343,7 @@ def _check_layer(layer: Layer, x: Array, eps: float, max_entries: int, seed: int
                  rng: np.random.Generator, check_input: bool) -> GradcheckResult:
     if not layer.built:
         layer.build(x.shape[1:])
-    reset = _replay_dropout([layer], seed)
-    with _float64_params([layer]):
+    with _float64_params([layer]), _replayed_randomness([layer], seed) as reset:
         reset()
         out, backward = layer.forward(x, training=True)
         weights = rng.standard_normal(out.shape)
@@ -339,8 +366,7 @@ def _check_model(model: Any, x: Array, y: Any, eps: float, max_entries: int, see
     model._require_compiled("gradcheck")
     model._ensure_built(x)
     y64 = np.asarray(y, dtype=np.float64)
-    reset = _replay_dropout(model.layers, seed)
-    with _float64_params(model.layers):
+    with _float64_params(model.layers), _replayed_randomness(model.layers, seed) as reset:
         reset()
         grad_x = model.forward_loss(x, y64, training=True)[2]()
         analytic = {k: v.copy() for k, v in model.trainable_grads().items()}
