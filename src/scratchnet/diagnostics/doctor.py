@@ -36,19 +36,17 @@ from .checks_data import check_input, check_labels
 from .checks_forward import (
     chance_loss,
     check_activation_scale,
-    check_dead_relu,
-    check_gradient_flow,
     check_initial_loss,
     check_nonfinite,
-    check_saturation,
-    check_symmetric_weights,
     is_trained,
 )
+from .checks_gradient_flow import check_gradient_flow
 from .checks_history import check_history
 from .checks_modes import check_mode_scale, check_train_inference
 from .checks_numeric import check_batch_dependence, check_gradients, check_loss_average
 from .checks_static import check_loss_activation, check_softmax_twice, check_trainable
 from .checks_training import check_learning_rate, check_overfit, overfit_batch, train_copy
+from .checks_units import check_dead_relu, check_saturation, check_symmetric_weights
 from .probes import trace
 from .report import Finding, Report
 
