@@ -23,7 +23,16 @@ class Code:
     cause: str               # the usual cause (findings state the specific one they saw)
     fix: str
     thresholds: tuple[str, ...] = ()
-    explains: tuple[str, ...] = ()   # codes that are its consequences when both are found
+    # codes that are its consequences when both are found; "code at layer" limits one to a
+    # layer (a summed loss explains the loss's gradient mismatch, not a layer's backward)
+    explains: tuple[str, ...] = ()
+
+    def explains_finding(self, code: str, layer: str) -> bool:
+        return code in self.explains or f"{code} at {layer}" in self.explains
+
+    @property
+    def explained_codes(self) -> tuple[str, ...]:
+        return tuple(entry.split(" at ")[0] for entry in self.explains)
 
 
 _TABLE = (
@@ -69,8 +78,8 @@ _TABLE = (
          "duplicating the batch changes the value or does not halve each sample's gradient "
          "(off by > AVERAGE_TOLERANCE)", "a custom loss whose backward forgets to divide by N",
          "value = per_sample.mean(); gradient = d(per_sample) / N, once", ("AVERAGE_TOLERANCE",),
-         ("gradient_mismatch", "exploding_gradients", "learning_rate_too_high", "dead_relu",
-          "nonfinite", "cannot_overfit")),
+         ("gradient_mismatch at loss", "exploding_gradients", "learning_rate_too_high",
+          "dead_relu", "nonfinite", "cannot_overfit")),
     Code("gradient_mismatch", "error", "numeric",
          "A backward disagrees with central differences of its forward.",
          "gradcheck (float64, steps scaled to each value) of a layer on 2 samples, confirmed with "

@@ -6,8 +6,9 @@ The doctor looks at a compiled model from outside, on a batch of data, in stages
    ``loss_activation_mismatch``, ``softmax_twice``, ``no_trainable_weights``;
 2. one probed forward/backward pass: ``nonfinite``, ``exploding_activations``, ``dead_relu``,
    ``saturation``, ``initial_loss`` (untrained models), ``vanishing_gradients`` /
-   ``exploding_gradients``, ``symmetric_weights``; on a trained model,
-   ``train_inference_mismatch``;
+   ``exploding_gradients``, ``symmetric_weights``, ``train_inference_mismatch`` (a random
+   training-mode layer whose mean is not its inference output; on a trained model, also the
+   accuracy of the two modes);
 3. numerical checks of the backward code on a few samples: ``gradient_mismatch`` (every layer,
    its activation, the loss), ``gradcheck_unreliable``, ``loss_not_averaged``,
    ``batch_dependence``;
@@ -146,7 +147,8 @@ def _explained(report: Report, finding: Finding) -> bool:
     """Another error, or a finding whose code explains this one (the code table), is already
     in the report."""
     return any(other.at_least("error") or (
-        other.at_least("warning") and finding.code in codes.get(other.code).explains)
+        other.at_least("warning") and codes.get(other.code).explains_finding(finding.code,
+                                                                             finding.layer))
         for other in report.findings)
 
 
