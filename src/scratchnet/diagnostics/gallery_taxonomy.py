@@ -119,6 +119,17 @@ def _frozen(first_only: bool) -> Callable[[], Sequential]:
     return make
 
 
+def _std3(activation: str, units: int, depth: int, doc: str) -> Callable[..., Case]:
+    """``depth`` Dense layers of ``units`` with std-3 weights (DeepDiagnosis: exploding
+    tensor), SGD(0.01): huge but correct activations, for the gradient check."""
+    return _mlp_case(
+        lambda: _mlp([layers.Dense(units, activation=activation, name=f"{activation}_{i}",
+                                   kernel_initializer=constant_normal(3.0))
+                      for i in range(depth)],
+                     layers.Dense(10, activation="softmax", name="output")),
+        optimizer=lambda: optimizers.SGD(learning_rate=0.01), doc=doc)
+
+
 _healthy_mlp = _mlp_case(_relu_mlp, doc="Dense 64 ReLU + softmax, Adam(1e-3).")
 
 TAXONOMY_FAULTS: dict[str, Callable[..., Case]] = {
@@ -150,31 +161,19 @@ TAXONOMY_FAULTS: dict[str, Callable[..., Case]] = {
         doc="Hidden kernels all 0.01: every unit identical (symmetry never broken)."),
     "all-frozen": _mlp_case(_frozen(first_only=False),
                             doc="Every layer trainable=False (Humbatova: frozen layers)."),
-    "std3-deep-relu": _mlp_case(
-        lambda: _mlp([layers.Dense(64, activation="relu", name=f"relu_{i}",
-                                   kernel_initializer=constant_normal(3.0)) for i in range(6)],
-                     layers.Dense(10, activation="softmax", name="output")),
-        optimizer=lambda: optimizers.SGD(learning_rate=0.01),
-        doc="Six ReLU layers with std-3 weights: pre-activations ~1e11 (DeepDiagnosis: "
-            "exploding tensor); gradcheck must not accuse the correct layers."),
-    "std3-deep-tanh": _mlp_case(
-        lambda: _mlp([layers.Dense(64, activation="tanh", name=f"tanh_{i}",
-                                   kernel_initializer=constant_normal(3.0)) for i in range(4)],
-                     layers.Dense(10, activation="softmax", name="output")),
-        doc="Four tanh layers with std-3 weights: every unit pinned at +-1, pre-activations "
-            "~1e2..1e3 (gradcheck of a saturated, correct tanh must pass)."),
-    "std3-deep-sigmoid": _mlp_case(
-        lambda: _mlp([layers.Dense(64, activation="sigmoid", name=f"sigmoid_{i}",
-                                   kernel_initializer=constant_normal(3.0)) for i in range(4)],
-                     layers.Dense(10, activation="softmax", name="output")),
-        doc="Four sigmoid layers with std-3 weights: saturated at 0/1."),
-    "std3-wide-relu": _mlp_case(
-        lambda: _mlp([layers.Dense(1024, activation="relu", name=f"relu_{i}",
-                                   kernel_initializer=constant_normal(3.0)) for i in range(3)],
-                     layers.Dense(10, activation="softmax", name="output")),
-        optimizer=lambda: optimizers.SGD(learning_rate=0.01),
-        doc="Three 1024-unit ReLU layers with std-3 weights: pre-activations ~1e6 summed over "
-            "1024 inputs (gradcheck must not accuse the correct layers)."),
+    "std3-deep-relu": _std3("relu", 64, 6,
+                            "Six ReLU layers with std-3 weights: pre-activations ~1e11 "
+                            "(DeepDiagnosis: exploding tensor); gradcheck must not accuse the "
+                            "correct layers."),
+    "std3-deep-tanh": _std3("tanh", 64, 4,
+                            "Four tanh layers with std-3 weights: every unit pinned at +-1 "
+                            "(gradcheck of a saturated, correct tanh must pass)."),
+    "std3-deep-sigmoid": _std3("sigmoid", 64, 4,
+                               "Four sigmoid layers with std-3 weights: saturated at 0/1."),
+    "std3-wide-relu": _std3("relu", 1024, 3,
+                            "Three 1024-unit ReLU layers with std-3 weights: pre-activations "
+                            "~1e6 summed over 1024 inputs (gradcheck must not accuse the "
+                            "correct layers)."),
     "softmax-binary-crossentropy": _mlp_case(
         _relu_mlp, loss="binary_crossentropy",
         doc="softmax + binary_crossentropy for 10 classes (Humbatova / DeepFD: wrong loss)."),
