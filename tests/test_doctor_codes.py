@@ -42,7 +42,7 @@ def test_every_threshold_has_a_source():
 def test_explained_codes_come_later_in_the_table():
     """The ranking follows the table: a root is always earlier than what it explains."""
     for code in codes.CODES.values():
-        for other in code.explains:
+        for other in code.explained_codes:
             assert codes.RANK[other] > codes.RANK[code.name], (code.name, other)
 
 

@@ -92,3 +92,83 @@ def test_gradient_lost_in_the_noise_is_unreliable_not_wrong(float64):
     result = sn.gradcheck(HugeOffset(), np.ones((2, 3)))
     assert result["input"].status == "unreliable" and not result.passed()
     assert "no verdict" in str(result)
+
+
+class UserDense(layers.Layer):
+    """A hand-written Dense + ReLU with a selectable backward bug, for checks at huge scales."""
+
+    def __init__(self, kernel, bug="none"):
+        super().__init__()
+        self.params = {"kernel": kernel, "bias": np.zeros(kernel.shape[1])}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.bug = bug
+
+    def forward(self, x, training=False):
+        kernel = self.params["kernel"]
+        z = x @ kernel + self.params["bias"]
+
+        def backward(grad_y):
+            grad_z = grad_y * (z > 0) + (0.01 * (z <= 0) if self.bug == "leak" else 0)
+            grad_z = grad_z * (0.5 if self.bug == "half" else 1.0)
+            self.grads["kernel"][...] = x.T @ grad_z
+            self.grads["bias"][...] = grad_z.sum(axis=0)
+            return grad_z @ (kernel if self.bug == "transposed" else kernel.T)
+        return np.maximum(z, 0), backward
+
+
+def _huge_relu_input(rng, units=64):
+    """What the sixth layer of a std-3 deep ReLU net sees: ~1e6, ~40% exact zeros."""
+    return np.maximum(rng.standard_normal((2, units)) * 2e6, 0)
+
+
+def test_zeros_among_huge_values_get_steps_of_their_neighbours_size(rng, float64):
+    """The std-3 deep ReLU net's false mismatch: a zero input among values of ~1e6 was stepped
+    by 1e-6 while the objective is ~1e8 (spacing 1.5e-8), so its central difference was off by
+    ~1e-3. The step floor is now the tensor's RMS: the correct layer passes."""
+    kernel = rng.standard_normal((64, 64)) * 3.0
+    x = _huge_relu_input(rng)
+    assert (x == 0).mean() > 0.3
+    result = sn.gradcheck(UserDense(kernel), x)
+    assert result.passed(), str(result)
+    assert all(c.status == "ok" for c in result.checks), str(result)
+
+
+def test_wrong_backwards_are_still_caught_at_huge_scales(rng, float64):
+    kernel = rng.standard_normal((64, 64)) * 3.0
+    x = _huge_relu_input(rng)
+    for bug, tensor in (("leak", "input"), ("transposed", "input"), ("half", "kernel"),
+                        ("half", "input")):
+        check = sn.gradcheck(UserDense(kernel, bug), x)[tensor]
+        assert check.status == "wrong" and check.reliable, f"{bug}: {check}"
+
+
+def test_a_forward_that_loses_precision_is_measured_with_a_larger_step(rng, float64):
+    """(x + 1e8) - 1e8 rounds x to 1.5e-8: at a step of 1e-6 the difference is only good to
+    ~1e-2, and the one-sided differences (and those at h and h/2) disagree like noise, not like a
+    kink. Such a probe is retried with a larger step instead of accusing the identity."""
+    class LossyIdentity(layers.Layer):
+        def forward(self, x, training=False):
+            return (x + 1e8) - 1e8, lambda grad_y: grad_y
+    result = sn.gradcheck(LossyIdentity(), rng.standard_normal((2, 6)))
+    # (was 2e-3, "wrong"); below the mismatch threshold, some rounding may stay visible
+    assert result["input"].relative_error < 1e-4 and result.passed(), str(result)
+    class LossyDouble(LossyIdentity):  # and a wrong factor is still seen through the noise
+        def forward(self, x, training=False):
+            return (x + 1e8) - 1e8, lambda grad_y: 2 * grad_y
+    assert sn.gradcheck(LossyDouble(), rng.standard_normal((2, 6)))["input"].status == "wrong"
+
+
+def test_a_kink_between_half_a_step_and_a_step_is_skipped(float64):
+    x = np.array([[-0.7e-6, 0.7e-6, 1.0]])  # ReLU's kink lies within h (1e-6), beyond h/2
+    result = sn.gradcheck(layers.ReLU(), x)
+    assert result["input"].skipped_kinks == 2 and result.passed()
+
+
+def test_saturated_tanh_and_sigmoid_at_huge_inputs_pass(rng, float64):
+    x = rng.standard_normal((2, 8)) * 1e11
+    for name in ("tanh", "sigmoid"):
+        result = sn.gradcheck(activations.get(name), x)
+        assert result["input"].status == "ok", str(result)
+        bad = activations.elementwise(f"bad_{name}", getattr(activations, name),
+                                      lambda v: np.ones_like(v))  # derivative forgotten
+        assert sn.gradcheck(bad, x)["input"].status == "wrong"

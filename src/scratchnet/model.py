@@ -305,20 +305,5 @@ class Sequential(ModelAPI, WeightsAndConfig):
     def dropout_layers(self) -> list[Dropout]:
         return [layer for layer in self.layers if isinstance(layer, Dropout)]
 
-    # --- the old private names, kept until the modules still using them switch -------------
-    _ensure_built = ensure_built
-    _cast = cast_input
-    _check_data = check_data
-    _train_step = train_step
-    _require_compiled = require_compiled
-    _metric_values = metric_values
-
-    @property
-    def _fused_loss(self) -> losses.Loss | None:
-        return self.fused_loss
-
-    def _final_activation(self) -> tuple[activations.Activation | None, None]:
-        return self.final_activation, None
-
 
 saving.MODEL_CLASS = Sequential

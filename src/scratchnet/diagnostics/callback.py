@@ -18,8 +18,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..callbacks import Callback
-from .checks_forward import check_dead_relu, check_nonfinite, check_saturation
+from .checks_forward import check_nonfinite
 from .checks_training import Run, _update_ratios, check_learning_rate
+from .checks_units import check_dead_relu, check_saturation
 from .doctor import doctor
 from .probes import trace
 from .report import Finding, Report

@@ -1,10 +1,10 @@
-"""Checks on one forward/backward pass (a :class:`~.probes.Trace`): ``nonfinite``,
-``exploding_activations``, ``dead_relu``, ``saturation``, ``initial_loss``,
-``vanishing_gradients``, ``exploding_gradients``, ``symmetric_weights``.
+"""Checks on one forward pass (a :class:`~.probes.Trace`) about scale: ``nonfinite``,
+``exploding_activations``, ``initial_loss``; and whether a model counts as trained.
 
-Init-time rules (the gain of a layer, huge logits, the initial loss, a saturated output) judge
-the initialiser; they do not apply to a *trained* model (:func:`is_trained`), whose large
-logits are confidence, not a bad init. Thresholds: :mod:`scratchnet.diagnostics.thresholds`.
+Init-time rules (the gain of a layer, huge logits, the initial loss) judge the initialiser;
+they do not apply to a *trained* model (:func:`is_trained`), whose large logits are
+confidence, not a bad init. Dead, saturated and identical units: :mod:`.checks_units`;
+gradient flow: :mod:`.checks_gradient_flow`. Thresholds: :mod:`scratchnet.diagnostics.thresholds`.
 """
 from __future__ import annotations
 
@@ -14,25 +14,16 @@ from typing import Any
 import numpy as np
 
 from ..initializers import compute_fans
-from .probes import LayerTrace, Trace, rms
+from .probes import Trace, rms
 from .report import Finding
 from .thresholds import (
     ACTIVATION_RMS_MIN,
-    DEAD_ERROR,
-    DEAD_WARN,
-    EXPLODING_RATIO,
-    EXPLODING_RELATIVE,
     GAIN_MAX,
     INITIAL_LOSS_FACTOR,
     INPUT_RMS_MAX,
     LOGIT_RMS_MAX,
-    SATURATION_LIMIT,
-    SATURATION_SHARE,
-    SYMMETRY_TOLERANCE,
     TRAINED_ACTIVATION_RMS_MAX,
     TRAINED_LOSS_FRACTION,
-    VANISHING_RATIO,
-    VANISHING_RELATIVE_MIN,
 )
 
 Array = np.ndarray
@@ -167,62 +158,8 @@ def check_activation_scale(tr: Trace, trained: bool) -> list[Finding]:
     return found
 
 
-def _units(a: Array) -> Array:
-    return a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a.reshape(-1, 1)
-
-
-def check_dead_relu(tr: Trace) -> list[Finding]:
-    found = []
-    for rec in tr.layers:
-        name = rec.activation or ""
-        if "relu" not in name or "leaky" in name or not _finite(rec.y):
-            continue
-        alive = (_units(rec.y) > 0).any(axis=0)
-        share = 1.0 - float(alive.mean())
-        if share > DEAD_WARN:
-            found.append(Finding(
-                "dead_relu", "error" if share > DEAD_ERROR else "warning", rec.name,
-                {"dead_units": int((~alive).sum()), "units": int(alive.size),
-                 "dead_share": share, "samples": int(rec.y.shape[0]),
-                 "threshold": DEAD_WARN},
-                "Most ReLU units output 0 for every sample, so no gradient flows through them "
-                "(a large negative bias, too large weights or a too high learning rate pushed "
-                "their pre-activations below 0).",
-                "Use he_normal/glorot_uniform weights with zero biases, a lower learning rate, "
-                "or LeakyReLU."))
-    return found
-
-
-def _saturated_share(name: str, y: Array) -> float | None:
-    if "sigmoid" in name:
-        return float(((y < SATURATION_LIMIT) | (y > 1 - SATURATION_LIMIT)).mean())
-    if "tanh" in name:
-        return float((np.abs(y) > 1 - SATURATION_LIMIT).mean())
-    if "softmax" in name and y.ndim >= 2 and y.shape[-1] > 1:
-        return float((y.max(axis=-1) > 1 - SATURATION_LIMIT).mean())
-    return None
-
-
-def check_saturation(tr: Trace, trained: bool) -> list[Finding]:
-    found = []
-    for index, rec in enumerate(tr.layers):
-        if rec.activation is None or (index == len(tr.layers) - 1 and trained):
-            continue
-        share = _saturated_share(rec.activation, rec.y)
-        if share is not None and share > SATURATION_SHARE:
-            found.append(Finding(
-                "saturation", "warning", rec.name,
-                {"activation": rec.activation, "saturated_share": share,
-                 "pre_activation_rms": rms(rec.pre), "threshold": SATURATION_SHARE},
-                f"{rec.activation} outputs are pinned at their limits, where the derivative is "
-                f"~0: gradients through this layer vanish.",
-                "Shrink the pre-activations: normalised inputs, glorot_uniform weights, lower "
-                "learning rate; prefer ReLU in hidden layers."))
-    return found
-
-
 def _uniform_prediction(model: Any, tr: Trace) -> Array | None:
-    activation = model._final_activation()[0]
+    activation = model.final_activation
     shape = tr.output.shape
     if activation is not None and activation.name == "softmax":
         return np.full(shape, 1.0 / shape[-1])
@@ -251,103 +188,3 @@ def check_initial_loss(tr: Trace, expected: float | None) -> list[Finding]:
         "Use glorot_uniform/he_normal weights, zero biases and normalised inputs; the final "
         "layer's bias can be set to the log class frequencies."
         )]
-
-
-def _relative_gradients(tr: Trace) -> list[tuple[LayerTrace, float, float]]:
-    out = []
-    for rec in tr.layers:
-        kernel, grad = rec.layer.params.get("kernel"), rec.grads.get("kernel")
-        if kernel is None or grad is None or not _finite(grad):
-            continue
-        g, w = float(np.linalg.norm(grad)), float(np.linalg.norm(kernel))
-        out.append((rec, g / max(w, 1e-12), g))
-    return out
-
-
-def check_gradient_flow(tr: Trace, chance: float | None = None) -> list[Finding]:
-    """``chance``: the chance-level loss; gradients that vanish *everywhere* are only a fault
-    while the loss is still far from 0 (a model that fits its batch has small gradients)."""
-    with np.errstate(all="ignore"):
-        rel = _relative_gradients(tr)
-    if not rel:
-        return []
-    largest = max(r for _, r, _ in rel)
-    unlearned = chance is not None and tr.loss > 0.5 * chance
-    if largest < VANISHING_RELATIVE_MIN and unlearned:
-        return [Finding(
-            "vanishing_gradients", "warning", rel[0][0].name,
-            {"relative_gradient_per_layer": {rec.name: r for rec, r, _ in rel},
-             "largest_relative_gradient": largest, "loss": tr.loss, "chance_loss": chance,
-             "threshold": VANISHING_RELATIVE_MIN},
-            f"Every layer's gradient is tiny relative to its weights (at most {largest:.1e}; "
-            "healthy: ~1e-3..1e-1) while the loss is still near chance: the signal has died "
-            "out in the forward and backward passes (weights far too small for this depth, "
-            "saturated or zero activations).",
-            "Initialise with glorot_uniform / he_normal (not tiny weights), use ReLU in deep "
-            "stacks, fewer layers or residual connections. Raising the learning rate does not "
-            "help: the gradient carries no signal.")]
-    if len(rel) < 2 or any(not np.any(rec.layer.params["kernel"]) for rec, _, _ in rel[1:]):
-        return []  # a zero kernel downstream blocks the gradient for one step only
-    (first, r_first, _), (last, r_last, _) = rel[0], rel[-1]
-    evidence = {"relative_gradient_per_layer": {rec.name: r for rec, r, _ in rel},
-                "first_over_last": r_first / max(r_last, 1e-30)}
-    ratio = evidence["first_over_last"]
-    if r_last > 0 and ratio < VANISHING_RATIO:
-        return [Finding(
-            "vanishing_gradients", "warning", first.name, {**evidence,
-                                                           "threshold": VANISHING_RATIO},
-            f"The gradient shrinks on its way back: relative to its weights, {first.name} gets "
-            f"{ratio:.1e} of the gradient of {last.name}, so the early layers barely learn "
-            "(saturating sigmoid/tanh, too small weights, a backward that drops gradient).",
-            "Use ReLU in hidden layers with he_normal/glorot_uniform weights; fewer layers or "
-            "residual connections; check custom backward code with scratchnet.gradcheck.")]
-    worst = max(rel, key=lambda t: t[1])
-    if ratio > EXPLODING_RATIO or worst[1] > EXPLODING_RELATIVE:
-        layer = first if ratio > EXPLODING_RATIO else worst[0]
-        return [Finding(
-            "exploding_gradients", "error", layer.name,
-            {**evidence, "threshold_ratio": EXPLODING_RATIO,
-             "threshold_relative": EXPLODING_RELATIVE},
-            "The gradient grows on its way back (or dwarfs the weights): one update would "
-            "change the weights by many times their size (too large weights, a backward that "
-            "adds gradient instead of multiplying it, a loss summed instead of averaged).",
-            "Use glorot_uniform/he_normal weights, check custom backward code with "
-            "scratchnet.gradcheck, average the loss over the batch, or clip gradients.")]
-    return []
-
-
-def _spread(columns: Array) -> float:
-    """Largest difference between any column and the first, relative to the largest entry."""
-    scale = float(np.abs(columns).max()) if columns.size else 0.0
-    return float(np.abs(columns - columns[:, :1]).max()) / scale if scale > 0 else 0.0
-
-
-def check_symmetric_weights(tr: Trace) -> list[Finding]:
-    """Hidden layers whose units have identical weights *and* identical weight gradients: every
-    update keeps them identical, so the layer acts as a single unit."""
-    found = []
-    weighted = [rec for rec in tr.layers if "kernel" in rec.layer.params]
-    for rec in weighted[:-1]:
-        kernel, grad = rec.layer.params["kernel"], rec.grads.get("kernel")
-        units = kernel.shape[-1]
-        if units < 2 or grad is None or not _finite(grad):
-            continue
-        columns = kernel.reshape(-1, units)
-        bias = rec.layer.params.get("bias")
-        same_bias = bias is None or _spread(bias.reshape(1, -1)) <= SYMMETRY_TOLERANCE
-        weight_spread = _spread(columns)
-        grad_spread = _spread(grad.reshape(-1, units))
-        if weight_spread <= SYMMETRY_TOLERANCE and same_bias and grad_spread <= SYMMETRY_TOLERANCE:
-            value = float(columns.flat[0]) if columns.size else 0.0
-            found.append(Finding(
-                "symmetric_weights", "error", rec.name,
-                {"units": units, "weight_spread": weight_spread, "gradient_spread": grad_spread,
-                 "kernel_value": value, "kernel_all_equal": bool(np.all(columns == value)),
-                 "threshold": SYMMETRY_TOLERANCE},
-                f"All {units} units of {rec.name} have the same incoming weights"
-                + (f" (every kernel entry is {value:g})" if np.all(columns == value) else "")
-                + " and receive the same gradient, so every update keeps them identical: the "
-                "layer computes one feature, however many units it has.",
-                "Initialise kernels randomly (kernel_initializer='glorot_uniform' or "
-                "'he_normal'); constant or zero initialisers are only for biases."))
-    return found

@@ -1,11 +1,19 @@
-"""``train_inference_mismatch``: a trained model that is much worse in inference mode than in
-training mode *on the same training samples* (a dropout that does not rescale its kept units, a
-batch-statistics layer whose inference statistics are wrong).
+"""``train_inference_mismatch``, two ways:
+
+- directly, on any model (:func:`check_mode_scale`): a layer whose training-mode output is
+  random (a dropout, noise) must keep its inference-mode output as its expected value. Its
+  training-mode output averaged over several masks, projected on the inference output, must be
+  ~1x that output; a dropout that does not scale kept units by 1/(1 - rate) gives (1 - rate)x.
+  (A ReLU net's argmax barely moves when every activation is scaled, so accuracy alone rarely
+  shows this fault.)
+- by its symptom, on a trained model (:func:`check_train_inference`): much worse in inference
+  mode than in training mode *on the same training samples* (a batch-statistics layer whose
+  inference statistics are wrong, or the dropout above).
 
 Healthy dropout makes training mode the worse one; the reverse gap is the fault. Run on a copy
 (a training-mode forward may update a layer's moving statistics), with each layer's own random
-generator seeded, so the model and the global generator are untouched. Threshold:
-TRAIN_INFERENCE_GAP (:mod:`scratchnet.diagnostics.thresholds`).
+generator seeded, so the model and the global generator are untouched. Thresholds:
+TRAIN_INFERENCE_GAP, MODE_SCALE_TOLERANCE (:mod:`scratchnet.diagnostics.thresholds`).
 """
 from __future__ import annotations
 
@@ -15,11 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics
+from .. import backend, metrics
+from .probes import Trace
 from .report import Finding
-from .thresholds import TRAIN_INFERENCE_GAP
+from .thresholds import MODE_SCALE_TOLERANCE, TRAIN_INFERENCE_GAP
 
 Array = np.ndarray
+_MODE_SAMPLES = 32
+_MASKS = 8
 
 
 def _accuracy(model: Any, y: Array, probs: Array) -> float | None:
@@ -37,8 +48,8 @@ def check_train_inference(model: Any, x: Array, y: Array, inference_loss: float,
         if hasattr(layer, "rng"):
             layer.rng = np.random.default_rng(seed)
     with np.errstate(all="ignore"):
-        train_loss, train_probs, _ = clone.forward_loss(clone._cast(x), y, training=True)
-        _, infer_probs, _ = clone.forward_loss(clone._cast(x), y, training=False)
+        train_loss, train_probs, _ = clone.forward_loss(clone.cast_input(x), y, training=True)
+        _, infer_probs, _ = clone.forward_loss(clone.cast_input(x), y, training=False)
     train_loss = float(train_loss)
     if chance is None or not math.isfinite(train_loss) or train_loss > 0.5 * chance:
         return []
@@ -65,3 +76,52 @@ def check_train_inference(model: Any, x: Array, y: Array, inference_loss: float,
         "Make training and inference agree: inverted dropout (divide kept units by 1 - rate "
         "in training, identity at inference); update moving mean/variance during training and "
         "use them at inference. Check each layer with layer.forward(x, training=False).")]
+
+
+def _training_outputs(layer: Any, x: Array, count: int) -> list[Array]:
+    """``count`` training-mode outputs of a copy of ``layer`` (a forward in training mode may
+    update its state), with the library's and NumPy's generators put back afterwards."""
+    clone = copy.deepcopy(layer)
+    library, legacy = backend.rng().bit_generator.state, np.random.get_state()
+    try:
+        with np.errstate(all="ignore"):
+            return [np.asarray(clone.forward(x, True)[0], dtype=np.float64)
+                    for _ in range(count)]
+    finally:
+        backend.rng().bit_generator.state = library
+        np.random.set_state(legacy)
+
+
+def check_mode_scale(tr: Trace) -> list[Finding]:
+    """Each parameter-free layer whose training-mode output is random: the mean of ``_MASKS``
+    training-mode outputs, projected on the inference output, over its square."""
+    found = []
+    for rec in tr.layers:
+        x = rec.x[:_MODE_SAMPLES]
+        if rec.layer.params or not np.all(np.isfinite(x)):
+            continue
+        with np.errstate(all="ignore"):
+            inference = np.asarray(rec.layer.forward(x, False)[0], dtype=np.float64)
+        first, second = _training_outputs(rec.layer, x, 2)
+        if first.shape != inference.shape or np.array_equal(first, second):
+            continue  # deterministic in training (or reshaping): not a random layer
+        mean = np.mean([first, second, *_training_outputs(rec.layer, x, _MASKS - 2)], axis=0)
+        power = float(np.sum(inference * inference))
+        if not (power > 0 and np.isfinite(power)):
+            continue
+        ratio = float(np.sum(mean * inference)) / power
+        if abs(ratio - 1) <= MODE_SCALE_TOLERANCE:
+            continue
+        rate = getattr(rec.layer, "rate", None)
+        found.append(Finding(
+            "train_inference_mismatch", "error", rec.name,
+            {"training_over_inference_scale": ratio, "masks": _MASKS,
+             "samples": int(len(x)), "rate": rate, "threshold": MODE_SCALE_TOLERANCE},
+            f"In training mode this layer's output is random with an expected value of "
+            f"{ratio:.3g}x its inference-mode output (should be 1x): the next layers learn on "
+            "activations of one scale and are used on another"
+            + (f" (1 - rate = {1 - rate:.3g}: the kept units are not rescaled)."
+               if isinstance(rate, (int, float)) and abs(ratio - (1 - rate)) < 0.1 else "."),
+            "Inverted dropout: in training divide the kept units by (1 - rate), at inference "
+            "return the input unchanged (or use scratchnet.layers.Dropout)."))
+    return found

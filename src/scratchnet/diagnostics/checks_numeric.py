@@ -58,7 +58,7 @@ def _unreliable(name: str, result: GradcheckResult, x: Array) -> Finding:
         "gradcheck_unreliable", "info", name,
         {"tensors": [c.name for c in checks], "noise": [c.noise for c in checks],
          "input_max_abs": float(np.abs(x).max()) if x.size else 0.0},
-        f"The finite-difference check of {', '.join(c.name for c in checks)} is within the "
+        f"The finite-difference check of {', '.join(c.name for c in checks)} is lost in the "
         "float64 rounding noise of the values (inputs up to "
         f"{float(np.abs(x).max()) if x.size else 0.0:.2g}): no verdict on this backward.",
         "Nothing to fix in the layer for this; bring the activations to a normal scale (see "

@@ -22,7 +22,7 @@ def check_loss_activation(model: Any) -> list[Finding]:
     if not model.layers:
         return []
     last = model.layers[-1]
-    activation = model._final_activation()[0]
+    activation = model.final_activation
     name = activation.name if activation is not None else activation_name(last)
     if name is None:
         return []

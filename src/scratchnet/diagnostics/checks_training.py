@@ -66,7 +66,7 @@ def train_copy(model: Any, x: Array, y: Array, steps: int = OVERFIT_STEPS,
     for layer in clone.layers:
         if isinstance(layer, Dropout):
             layer.rng = np.random.default_rng(seed)  # never consume the global generator
-    x = clone._cast(x)
+    x = clone.cast_input(x)
     accuracy = (metrics.resolve_accuracy(y.shape, (len(y), *clone.output_shape), clone.loss.name)
                 if len(clone.output_shape) == 1 and clone.output_shape[-1] > 1 else None)
     run = Run()

@@ -23,7 +23,16 @@ class Code:
     cause: str               # the usual cause (findings state the specific one they saw)
     fix: str
     thresholds: tuple[str, ...] = ()
-    explains: tuple[str, ...] = ()   # codes that are its consequences when both are found
+    # codes that are its consequences when both are found; "code at layer" limits one to a
+    # layer (a summed loss explains the loss's gradient mismatch, not a layer's backward)
+    explains: tuple[str, ...] = ()
+
+    def explains_finding(self, code: str, layer: str) -> bool:
+        return code in self.explains or f"{code} at {layer}" in self.explains
+
+    @property
+    def explained_codes(self) -> tuple[str, ...]:
+        return tuple(entry.split(" at ")[0] for entry in self.explains)
 
 
 _TABLE = (
@@ -69,8 +78,8 @@ _TABLE = (
          "duplicating the batch changes the value or does not halve each sample's gradient "
          "(off by > AVERAGE_TOLERANCE)", "a custom loss whose backward forgets to divide by N",
          "value = per_sample.mean(); gradient = d(per_sample) / N, once", ("AVERAGE_TOLERANCE",),
-         ("gradient_mismatch", "exploding_gradients", "learning_rate_too_high", "dead_relu",
-          "nonfinite", "cannot_overfit")),
+         ("gradient_mismatch at loss", "exploding_gradients", "learning_rate_too_high",
+          "dead_relu", "nonfinite", "cannot_overfit")),
     Code("gradient_mismatch", "error", "numeric",
          "A backward disagrees with central differences of its forward.",
          "gradcheck (float64, steps scaled to each value) of a layer on 2 samples, confirmed with "
@@ -91,13 +100,16 @@ _TABLE = (
          ("train_inference_mismatch", "exploding_gradients", "learning_rate_too_high",
           "cannot_overfit")),
     Code("train_inference_mismatch", "error", "forward",
-         "The model is much worse in inference mode than in training mode on the same "
-         "training samples.",
-         "a trained model: accuracy in training mode minus accuracy in inference mode > "
+         "A layer behaves differently in training and inference mode than it should: its "
+         "activations change scale between modes, or the model is much worse in inference "
+         "mode on its own training samples.",
+         "a layer whose training-mode output is random has a mean over 8 masks of other "
+         "than 1x its inference output (off by > MODE_SCALE_TOLERANCE); or, on a trained "
+         "model, accuracy in training mode minus accuracy in inference mode > "
          "TRAIN_INFERENCE_GAP (or the inference loss > 2x the training-mode loss)",
          "a dropout that does not rescale, batch statistics that differ from the moving ones",
          "inverted dropout (scale kept units by 1/(1 - rate)); update and use moving "
-         "statistics", ("TRAIN_INFERENCE_GAP",),
+         "statistics", ("MODE_SCALE_TOLERANCE", "TRAIN_INFERENCE_GAP"),
          ("learning_rate_too_low", "cannot_overfit", "overfitting", "underfitting")),
     Code("loss_diverged", "error", "history", "The training loss became NaN/Inf or blew up.",
          "a non-finite training loss at epoch k, or a loss > 10 x its minimum so far or > 10 x "
@@ -222,8 +234,10 @@ _TABLE = (
          ("OVERFIT_SAMPLES", "OVERFIT_STEPS", "OVERFIT_LOSS_FRACTION")),
     Code("gradcheck_unreliable", "info", "numeric",
          "A gradient check could not be made reliably, so no verdict is given.",
-         "the finite-difference noise (float64 spacing of the values / step) is as large as "
-         "the disagreement", "values so large (e.g. ~1e11) that no step resolves them",
+         "most checked entries of a tensor are more uncertain than a mismatch (their central "
+         "differences at h and h/2 disagree, or the objective's float64 rounding / step is "
+         "that large, even with 1e6x larger steps), and no error shows beyond that noise",
+         "values so large (e.g. ~1e11) that no step resolves them",
          "nothing to fix in the layer; shrink the activations (see other findings) and re-check",
          ()),
 )

@@ -6,8 +6,9 @@ The doctor looks at a compiled model from outside, on a batch of data, in stages
    ``loss_activation_mismatch``, ``softmax_twice``, ``no_trainable_weights``;
 2. one probed forward/backward pass: ``nonfinite``, ``exploding_activations``, ``dead_relu``,
    ``saturation``, ``initial_loss`` (untrained models), ``vanishing_gradients`` /
-   ``exploding_gradients``, ``symmetric_weights``; on a trained model,
-   ``train_inference_mismatch``;
+   ``exploding_gradients``, ``symmetric_weights``, ``train_inference_mismatch`` (a random
+   training-mode layer whose mean is not its inference output; on a trained model, also the
+   accuracy of the two modes);
 3. numerical checks of the backward code on a few samples: ``gradient_mismatch`` (every layer,
    its activation, the loss), ``gradcheck_unreliable``, ``loss_not_averaged``,
    ``batch_dependence``;
@@ -36,19 +37,17 @@ from .checks_data import check_input, check_labels
 from .checks_forward import (
     chance_loss,
     check_activation_scale,
-    check_dead_relu,
-    check_gradient_flow,
     check_initial_loss,
     check_nonfinite,
-    check_saturation,
-    check_symmetric_weights,
     is_trained,
 )
+from .checks_gradient_flow import check_gradient_flow
 from .checks_history import check_history
-from .checks_modes import check_train_inference
+from .checks_modes import check_mode_scale, check_train_inference
 from .checks_numeric import check_batch_dependence, check_gradients, check_loss_average
 from .checks_static import check_loss_activation, check_softmax_twice, check_trainable
 from .checks_training import check_learning_rate, check_overfit, overfit_batch, train_copy
+from .checks_units import check_dead_relu, check_saturation, check_symmetric_weights
 from .probes import trace
 from .report import Finding, Report
 
@@ -66,11 +65,11 @@ def doctor(model: Any, x: Any, y: Any, *, history: Any = None, max_samples: int 
     Returns a :class:`Report` (``.to_text()``, ``.to_json()``, ``.findings``).
     """
     start = time.perf_counter()
-    model._require_compiled("doctor")
+    model.require_compiled("doctor")
     x = validation.as_numeric_array(x, "doctor: x")
     y = validation.as_numeric_array(y, "doctor: y")
     validation.check_same_length(x, y)
-    model._ensure_built(x)
+    model.ensure_built(x)
     validation.check_features(x, model.input_shape, "doctor: x")
     x, y = x[:max_samples], y[:max_samples]
     report = Report(model=model.name)
@@ -99,6 +98,7 @@ def doctor(model: Any, x: Any, y: Any, *, history: Any = None, max_samples: int 
         report.add(check_initial_loss(tr, chance))
     report.add(check_gradient_flow(tr, chance))
     report.add(check_symmetric_weights(tr))
+    report.add(check_mode_scale(tr))
     if trained and not nonfinite:
         report.add(check_train_inference(model, x, y, tr.loss, chance, seed))
     if gradient_checks:
@@ -147,7 +147,8 @@ def _explained(report: Report, finding: Finding) -> bool:
     """Another error, or a finding whose code explains this one (the code table), is already
     in the report."""
     return any(other.at_least("error") or (
-        other.at_least("warning") and finding.code in codes.get(other.code).explains)
+        other.at_least("warning") and codes.get(other.code).explains_finding(finding.code,
+                                                                             finding.layer))
         for other in report.findings)
 
 

@@ -42,6 +42,23 @@ class UserBatchNorm(Layer):
         return y, backward
 
 
+class UserDropout(Layer):
+    """A user's dropout through the custom-layer API that zeroes units with probability
+    ``rate`` in training but forgets to scale the kept ones by 1 / (1 - rate): training-mode
+    activations are (1 - rate)x the inference-mode ones."""
+
+    def __init__(self, rate: float, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.rng = np.random.default_rng(0)
+
+    def forward(self, x, training=False):
+        if not training:
+            return x, lambda grad_y: grad_y
+        mask = (self.rng.random(x.shape) >= self.rate).astype(x.dtype)
+        return x * mask, lambda grad_y: grad_y * mask
+
+
 def _relu_mlp(units: int = 64, **kwargs: Any) -> Sequential:
     return _mlp([layers.Dense(units, activation="relu", **kwargs)],
                 layers.Dense(10, activation="softmax"))
@@ -102,6 +119,17 @@ def _frozen(first_only: bool) -> Callable[[], Sequential]:
     return make
 
 
+def _std3(activation: str, units: int, depth: int, doc: str) -> Callable[..., Case]:
+    """``depth`` Dense layers of ``units`` with std-3 weights (DeepDiagnosis: exploding
+    tensor), SGD(0.01): huge but correct activations, for the gradient check."""
+    return _mlp_case(
+        lambda: _mlp([layers.Dense(units, activation=activation, name=f"{activation}_{i}",
+                                   kernel_initializer=constant_normal(3.0))
+                      for i in range(depth)],
+                     layers.Dense(10, activation="softmax", name="output")),
+        optimizer=lambda: optimizers.SGD(learning_rate=0.01), doc=doc)
+
+
 _healthy_mlp = _mlp_case(_relu_mlp, doc="Dense 64 ReLU + softmax, Adam(1e-3).")
 
 TAXONOMY_FAULTS: dict[str, Callable[..., Case]] = {
@@ -133,13 +161,19 @@ TAXONOMY_FAULTS: dict[str, Callable[..., Case]] = {
         doc="Hidden kernels all 0.01: every unit identical (symmetry never broken)."),
     "all-frozen": _mlp_case(_frozen(first_only=False),
                             doc="Every layer trainable=False (Humbatova: frozen layers)."),
-    "std3-deep-relu": _mlp_case(
-        lambda: _mlp([layers.Dense(64, activation="relu", name=f"relu_{i}",
-                                   kernel_initializer=constant_normal(3.0)) for i in range(6)],
-                     layers.Dense(10, activation="softmax", name="output")),
-        optimizer=lambda: optimizers.SGD(learning_rate=0.01),
-        doc="Six ReLU layers with std-3 weights: pre-activations ~1e11 (DeepDiagnosis: "
-            "exploding tensor); gradcheck must not accuse the correct layers."),
+    "std3-deep-relu": _std3("relu", 64, 6,
+                            "Six ReLU layers with std-3 weights: pre-activations ~1e11 "
+                            "(DeepDiagnosis: exploding tensor); gradcheck must not accuse the "
+                            "correct layers."),
+    "std3-deep-tanh": _std3("tanh", 64, 4,
+                            "Four tanh layers with std-3 weights: every unit pinned at +-1 "
+                            "(gradcheck of a saturated, correct tanh must pass)."),
+    "std3-deep-sigmoid": _std3("sigmoid", 64, 4,
+                               "Four sigmoid layers with std-3 weights: saturated at 0/1."),
+    "std3-wide-relu": _std3("relu", 1024, 3,
+                            "Three 1024-unit ReLU layers with std-3 weights: pre-activations "
+                            "~1e6 summed over 1024 inputs (gradcheck must not accuse the "
+                            "correct layers)."),
     "softmax-binary-crossentropy": _mlp_case(
         _relu_mlp, loss="binary_crossentropy",
         doc="softmax + binary_crossentropy for 10 classes (Humbatova / DeepFD: wrong loss)."),
@@ -152,6 +186,11 @@ TAXONOMY_FAULTS: dict[str, Callable[..., Case]] = {
         lambda: optimizers.Adam(learning_rate=1e-3),
         doc="A user batch norm without moving statistics, trained 3 epochs (Humbatova: wrong "
             "layer behaviour at inference)."),
+    "dropout-no-rescale": _mlp_case(
+        lambda: _mlp([layers.Dense(128, activation="relu"), UserDropout(0.5, name="user_dropout")],
+                     layers.Dense(10, activation="softmax")),
+        doc="A user Dropout(0.5) that does not rescale the kept units (Humbatova: wrong layer "
+            "behaviour at inference; the issue's 'dropout that does not rescale')."),
     "overfitting-small-data": _trained(
         lambda: _relu_mlp(256), lambda: optimizers.Adam(learning_rate=3e-3), epochs=30,
         train=64, doc="64 training samples, 30 epochs: validation loss turns up (UMLAUT / "
@@ -184,9 +223,13 @@ TAXONOMY_EXPECTED: dict[str, list[tuple[str, str]]] = {
     "constant-init-relu": [("symmetric_weights", "relu_0")],
     "all-frozen": [("no_trainable_weights", "model")],
     "std3-deep-relu": [("exploding_activations", "relu_0")],
+    "std3-deep-tanh": [("exploding_activations", "tanh_0"), ("saturation", "tanh_0")],
+    "std3-deep-sigmoid": [("exploding_activations", "sigmoid_0"), ("saturation", "sigmoid_0")],
+    "std3-wide-relu": [("exploding_activations", "relu_0")],
     "softmax-binary-crossentropy": [("loss_activation_mismatch", "dense_1")],
     "adam-learning-rate-1": [("learning_rate_too_high", "optimizer")],
     "batchnorm-no-moving-stats": [("train_inference_mismatch", "model")],
+    "dropout-no-rescale": [("train_inference_mismatch", "user_dropout")],
     "overfitting-small-data": [("overfitting", "history")],
     "diverged-sgd": [("loss_diverged", "history")],
     "underfitting-tiny-lr": [("underfitting", "history"), ("learning_rate_too_low", "optimizer")],
@@ -228,6 +271,10 @@ TAXONOMY_HEALTHY: dict[str, Callable[..., Case]] = {
         lambda: optimizers.Adam(learning_rate=1e-3), epochs=3,
         doc="Built-in (inverted) dropout, trained: training mode is the worse mode (vs "
             "batchnorm-no-moving-stats)."),
+    "dropout-builtin": _mlp_case(
+        lambda: _mlp([layers.Dense(128, activation="relu"), layers.Dropout(0.5)],
+                     layers.Dense(10, activation="softmax")),
+        doc="The built-in (inverted) Dropout(0.5), untrained (vs dropout-no-rescale)."),
     "trained-more-data": _trained(
         lambda: _relu_mlp(256), lambda: optimizers.Adam(learning_rate=1e-3), epochs=6,
         train=1024, doc="The overfitting model with 16x the data and 6 epochs."),
@@ -239,4 +286,5 @@ TAXONOMY_HEALTHY: dict[str, Callable[..., Case]] = {
         doc="A healthy run with a noisy validation loss and a small early train/val gap."),
 }
 
-__all__ = ["TAXONOMY_FAULTS", "TAXONOMY_EXPECTED", "TAXONOMY_HEALTHY", "UserBatchNorm"]
+__all__ = ["TAXONOMY_FAULTS", "TAXONOMY_EXPECTED", "TAXONOMY_HEALTHY", "UserBatchNorm",
+           "UserDropout"]

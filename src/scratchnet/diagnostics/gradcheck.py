@@ -9,23 +9,34 @@ gradient and is not checked):
 - Loss: L = loss(y_true, x) with x the predictions.
 - Model: L = the compiled loss of model(x) against y.
 
-Error measure, per tensor: ||analytic - numeric|| / max(||analytic||, ||numeric||, 1e-12) over
-the checked entries (a norm ratio is robust to entries that are ~0 in both). Thresholds follow
-common practice (cs231n): < 1e-7 "ok", up to 1e-4 "suspicious", above "wrong".
+Error measure, per tensor: ||max(|analytic - numeric| - uncertainty, 0)|| / max(||analytic||,
+||numeric||, 1e-12) over the checked entries: the disagreement beyond what the numbers resolve
+(``raw_error``: without the uncertainty); a norm ratio is robust to entries ~0 in both.
+Thresholds follow common practice (cs231n): < 1e-7 "ok", up to 1e-4 "suspicious", above
+"wrong".
 
-Steps: each entry is perturbed by ``eps * max(|value|, 1)``: scaled to the value's magnitude
-(a step below the float64 spacing of a value of 1e11 would change nothing), with an absolute
-floor for values near 0. Noise: each objective value carries a rounding error of about
-``NOISE_ULPS * 2**-52 * scale`` (scale: the sum of the magnitudes it adds up), so a numeric
-derivative is known to +-that / step. A difference within that noise is agreement (an exact-zero
-gradient computed as 1e-16 is not a mismatch); a tensor whose gradient is itself no larger than
-the noise cannot be checked reliably and gets the status "unreliable", never "wrong".
+Steps: each entry is perturbed by ``eps * max(|value|, floor)``: scaled to the value's magnitude
+(a step below the float64 spacing of a value of 1e11 would change nothing), with a floor for
+values near 0 that is the tensor's RMS (at least 1), so a zero among values of ~1e6 gets a step
+its neighbours' size.
+
+Uncertainty, per entry: the central difference is taken at h and at h/2. For a smooth
+objective both agree to O(h^2); what they disagree by is what the numbers cannot resolve: the
+objective's rounding at its magnitude (at pre-activations of ~1e11 the objective is ~1e12 and
+its spacing is ~1e-4), or a kink crossed by one step only. It is bounded below by a model of
+the rounding (``NOISE_ULPS`` spacings of the objective's scale / step). An entry too uncertain
+for its gradient is retried with steps 100x larger (up to 1e6x). Only the disagreement beyond
+each entry's uncertainty counts as error (an exact-zero gradient computed as 1e-16 is not a
+mismatch); a tensor most of whose entries stay too uncertain to resolve a mismatch, with no
+error beyond the noise, gets the status "unreliable", never "wrong".
 
 Kinks: where the function is not differentiable (ReLU at 0, a max-pool tie, a clip edge) the
 numeric derivative means nothing. An entry whose forward and backward one-sided differences
-disagree is skipped and counted, never reported as a mismatch. Dropout layers are replayed with
-the same mask at every evaluation, and non-trainable state is restored before each one. Large
-tensors are checked on a random sample of entries.
+disagree is skipped and counted, never reported as a mismatch. Randomness is replayed: every
+generator a forward may draw from (a layer's own, the library's, NumPy's legacy one) is put back
+before each evaluation, so a dropout, built-in or the user's, draws the same mask each time,
+and non-trainable state (a moving mean a training forward updates) is put back too.
+Large tensors are checked on a random sample of entries.
 """
 from __future__ import annotations
 
@@ -36,6 +47,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .. import activations as activations_module
+from .. import backend
 from ..backend import floatx_scope
 from ..layers.base import Layer
 from ..layers.dropout import Dropout
@@ -44,6 +56,9 @@ from ..losses import Loss
 Array = np.ndarray
 OK, SUSPICIOUS = 1e-7, 1e-4
 NOISE_ULPS = 100.0  # rounding of one objective evaluation, in units of 2**-52 x its scale
+_KINK = 1e-3         # one-sided differences disagreeing by more than this share: a kink
+_RESOLVED = 1e-5     # a probe is measured well enough when uncertain by less than this share
+_ESCALATIONS = 3     # times a noisy probe is retried with a 100x larger step
 
 
 @dataclass
@@ -54,8 +69,10 @@ class TensorCheck:
     checked: int
     skipped_kinks: int
     worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
-    noise: float = 0.0      # the numeric gradient's rounding noise (norm over checked entries)
-    reliable: bool = True   # False: the disagreement is within the noise, no verdict
+    noise: float = 0.0      # the numeric gradient's uncertainty (norm over checked entries)
+    reliable: bool = True   # False: most entries are lost in the noise, no verdict
+    unresolved: int = 0     # checked entries whose numeric value is too uncertain to judge
+    raw_error: float = 0.0  # ||analytic - numeric|| / size, before the uncertainty is allowed
 
     @property
     def status(self) -> str:
@@ -69,10 +86,11 @@ class TensorCheck:
 
     def __str__(self) -> str:
         text = (f"{self.name}: relative error {self.relative_error:.2e} ({self.status}; "
-                f"{self.checked} entries checked, {self.skipped_kinks} skipped at kinks)")
+                f"{self.raw_error:.2e} before allowing for the noise; {self.checked} entries "
+                f"checked, {self.skipped_kinks} skipped at kinks)")
         if not self.reliable:
-            text += (f"\n    the gradient is within the rounding noise ({self.noise:.1e}): "
-                     "no verdict")
+            text += (f"\n    {self.unresolved} of {self.checked} entries are lost in the "
+                     f"rounding noise ({self.noise:.1e}): no verdict")
         for index, analytic, numeric in self.worst if self.status != "ok" else []:
             text += f"\n    at {index}: analytic {analytic:+.6e}, numeric {numeric:+.6e}"
         return text
@@ -123,21 +141,44 @@ def _float64_params(layers: list[Layer]) -> Iterator[None]:
             layer.params, layer.grads = params, grads
 
 
-def _replay_dropout(layers: list[Layer], seed: int) -> Callable[[], None]:
-    """A reset run before every evaluation: the same dropout masks, and non-trainable state
-    (a moving mean a training forward updates) back to its value at the start of the check."""
+def _generators(layers: list[Layer]) -> list[np.random.Generator]:
+    """Every random generator a forward may draw from: the layers' own (any Generator
+    attribute, as a user's dropout keeps one), the library-wide one and NumPy's legacy one
+    (through its state, restored separately)."""
+    found = [value for layer in layers for value in vars(layer).values()
+             if isinstance(value, np.random.Generator)]
+    return found + [backend.rng()]
+
+
+@contextlib.contextmanager
+def _replayed_randomness(layers: list[Layer], seed: int) -> Iterator[Callable[[], None]]:
+    """Yield ``reset``: called before each evaluation, it puts every generator back where it
+    was, so a dropout (built-in or the user's) draws the same mask each time, and resets
+    non-trainable state (moving statistics) to its starting value; built-in Dropout
+    layers without a generator get one seeded with ``seed``. Everything is restored after."""
     dropouts = [layer for layer in layers if isinstance(layer, Dropout)]
-    state: list[tuple[Array, Array]] = []
+    saved_rngs = [(layer, layer.rng) for layer in dropouts]
+    for layer in dropouts:
+        layer.rng = layer.rng if layer.rng is not None else np.random.default_rng(seed)
+    generators = _generators(layers)
+    states = [g.bit_generator.state for g in generators]
+    legacy = np.random.get_state()
+    # Entered inside _float64_params: these are the float64 copies the check evaluates.
+    kept = [(layer.params[name], layer.params[name].copy()) for layer in layers
+            for name in sorted(layer.non_trainable_names)]
 
     def reset() -> None:
-        for layer in dropouts:
-            layer.rng = np.random.default_rng(seed)
-        if not state:      # first call: inside _float64_params, on the float64 copies
-            state.extend((layer.params[name], layer.params[name].copy()) for layer in layers
-                         for name in sorted(layer.non_trainable_names))
-        for value, start in state:
+        for generator, state in zip(generators, states):
+            generator.bit_generator.state = state
+        np.random.set_state(legacy)
+        for value, start in kept:
             value[...] = start
-    return reset
+    try:
+        yield reset
+    finally:
+        reset()
+        for layer, generator in saved_rngs:
+            layer.rng = generator
 
 
 Objective = Callable[[], "float | tuple[float, float]"]
@@ -146,9 +187,81 @@ Objective = Callable[[], "float | tuple[float, float]"]
 def _evaluate(objective: Objective) -> tuple[float, float]:
     """(value, scale): an objective may return the sum of magnitudes it adds up as its scale;
     else the value's own magnitude is the scale."""
-    out = objective()
+    with np.errstate(all="ignore"):  # a step may leave the domain; the caller checks
+        out = objective()
     value, scale = out if isinstance(out, tuple) else (out, abs(out))
     return float(value), float(scale)
+
+
+def _step_floor(tensor: Array) -> float:
+    """The step's absolute floor for entries near 0: the tensor's own scale (RMS), at least 1.
+    A zero among values of ~1e6 (a ReLU output feeding the next layer) gets a step of its
+    neighbours' size, not 1e-6: the objective there is ~1e8 and a step of 1e-6 would move it
+    by less than a few of its float64 spacings."""
+    with np.errstate(all="ignore"):
+        scale = float(np.sqrt(np.mean(np.square(tensor)))) if tensor.size else 0.0
+    return scale if np.isfinite(scale) and scale > 1.0 else 1.0
+
+
+def _central(flat: Array, position: int, step: float, objective: Objective
+             ) -> tuple[float, float, float, float]:
+    """(f(v + h), f(v - h), h, scale) for the entry at ``position``; h is the step float64
+    actually took (0 when the step is below the value's spacing)."""
+    original = flat[position]
+    flat[position] = original + step
+    step = float(flat[position] - original)
+    if step <= 0:
+        flat[position] = original
+        return 0.0, 0.0, 0.0, 0.0
+    f_plus, scale_plus = _evaluate(objective)
+    flat[position] = original - step
+    f_minus, scale_minus = _evaluate(objective)
+    flat[position] = original
+    return f_plus, f_minus, step, max(scale_plus, scale_minus)
+
+
+def _probe(flat: Array, position: int, step: float, f0: float, scale0: float,
+           objective: Objective, analytic: float, typical: float) -> tuple[float, float] | None:
+    """One entry's numeric derivative and its uncertainty, or None where the objective is not
+    differentiable (a kink) or no step can be taken. ``analytic``: the backward's value there;
+    ``typical``: the tensor's typical analytic gradient (the size a measurement must resolve).
+
+    The central difference is taken at h and at h/2: for a smooth objective they agree to
+    O(h^2) (~1e-12 relative at these steps), so their difference measures what the numbers
+    really carry: rounding of the objective at its magnitude, or a kink crossed by one step but
+    not the other. The step grows 100x (up to 1e6x) while the measurement is too uncertain, or
+    the one-sided differences disagree like noise (shrinking with the step) rather than like a
+    kink, or it disagrees with ``analytic`` for the first time: a wrong backward disagrees at
+    every step, rounding that happened to look consistent does not."""
+    rounding = NOISE_ULPS * np.finfo(np.float64).eps
+    best, disagreed = None, False
+    reference = max(abs(analytic), typical)
+    for attempt in range(_ESCALATIONS + 1):
+        last = attempt == _ESCALATIONS
+        f_plus, f_minus, h, scale = _central(flat, position, step * 100.0 ** attempt, objective)
+        half_plus, half_minus, h2, scale2 = (_central(flat, position, h / 2, objective) if h
+                                             else (0.0, 0.0, 0.0, 0.0))
+        if h2 <= 0:
+            return best  # below the spacing of this value: nothing can be measured here
+        if not np.isfinite([f_plus, f_minus, half_plus, half_minus, scale, scale2]).all():
+            return best  # the step left the function's domain (a sum through 0, log of < 0)
+        modelled = rounding * max(scale0, scale, scale2) / h
+        numeric = (f_plus - f_minus) / (2 * h)
+        halved = abs(numeric - (half_plus - half_minus) / (2 * h2))
+        forward, backward = (f_plus - f0) / h, (f0 - f_minus) / h
+        one_sided = abs(forward - backward)
+        if one_sided > _KINK * max(abs(forward), abs(backward)) + 1e-6 + 2 * modelled:
+            if halved < 0.1 * one_sided or last:
+                return best  # a kink (or too curved for this step): no verdict here
+            continue  # one-sided differences that move with the step: rounding, step up
+        best = numeric, max(halved, modelled)
+        resolved = best[1] <= _RESOLVED * max(abs(numeric), reference) \
+            or numeric == reference == 0
+        agrees = abs(numeric - analytic) <= best[1] + _RESOLVED * max(abs(numeric), reference)
+        if resolved and (agrees or disagreed):
+            break
+        disagreed = disagreed or (resolved and not agrees)
+    return best
 
 
 def _numeric_check(name: str, tensor: Array, analytic: Array, objective: Objective,
@@ -159,44 +272,41 @@ def _numeric_check(name: str, tensor: Array, analytic: Array, objective: Objecti
     else:
         positions = np.arange(flat.size)
     f0, scale0 = _evaluate(objective)
-    kept, numeric, noises, skipped = [], [], [], 0
+    floor, flat_analytic = _step_floor(tensor), analytic.reshape(-1)
+    with np.errstate(all="ignore"):
+        typical = float(np.sqrt(np.mean(np.square(analytic)))) if analytic.size else 0.0
+    kept, numeric, uncertainty, skipped = [], [], [], 0
     for position in positions:
-        original = flat[position]
-        step = eps * max(abs(float(original)), 1.0)
-        flat[position] = original + step
-        step = float(flat[position] - original)  # the step float64 actually took
-        if step <= 0:  # eps below the spacing of this value: nothing can be measured here
-            flat[position] = original
+        probe = _probe(flat, int(position), eps * max(abs(float(flat[position])), floor), f0,
+                       scale0, objective, float(flat_analytic[position]), typical)
+        if probe is None:
             skipped += 1
             continue
-        f_plus, scale_plus = _evaluate(objective)
-        flat[position] = original - step
-        f_minus, scale_minus = _evaluate(objective)
-        flat[position] = original
-        noise = NOISE_ULPS * np.finfo(np.float64).eps * max(scale0, scale_plus, scale_minus) / step
-        forward, backward = (f_plus - f0) / step, (f0 - f_minus) / step
-        if abs(forward - backward) > 1e-3 * max(abs(forward), abs(backward)) + 1e-6 + 2 * noise:
-            skipped += 1  # not differentiable here (or too curved for the step): no verdict
-            continue
-        kept.append(position)
-        numeric.append((f_plus - f_minus) / (2 * step))
-        noises.append(noise)
+        kept.append(int(position))
+        numeric.append(probe[0])
+        uncertainty.append(probe[1])
     if not kept:
         return TensorCheck(name, 0.0, 0, skipped)
-    a = analytic.reshape(-1)[kept]
-    n = np.asarray(numeric)
-    noise = float(np.linalg.norm(noises))
-    difference, size = float(np.linalg.norm(a - n)), max(np.linalg.norm(a), np.linalg.norm(n))
-    # Within the noise the two agree as well as can be measured; the error is then relative to
-    # the noise too, so an exact 0 computed as 1e-16 is ~1e-10, not 1.
-    within_noise = difference <= noise
-    error = difference / max(size, noise if within_noise else 0.0, 1e-12)
-    # An analytic gradient that is not 0 but below the noise cannot be confirmed or refuted.
-    reliable = not (within_noise and 0 < float(np.linalg.norm(a)) <= noise)
+    a, n, e = analytic.reshape(-1)[kept], np.asarray(numeric), np.asarray(uncertainty)
+    with np.errstate(all="ignore"):
+        size = max(float(np.linalg.norm(a)), float(np.linalg.norm(n)), 1e-12)
+        # Only the disagreement beyond what the numbers can resolve counts against the backward:
+        # an exact 0 computed as 1e-16, or rounding at 1e11, is not a mismatch.
+        excess = np.maximum(np.abs(a - n) - e, 0.0)
+        error = float(np.linalg.norm(excess)) / size
+        # A probe resolves the gradient when its uncertainty is far below the threshold of a
+        # mismatch, relative to the gradient there (or to the tensor's typical gradient); an
+        # exact-zero analytic gradient whose numeric value is 0 within its uncertainty is
+        # resolved too (nothing smaller could be measured).
+        resolved = (e <= SUSPICIOUS * np.maximum(np.maximum(np.abs(a), np.abs(n)), typical)) \
+            | ((a == 0) & (np.abs(n) <= e))
+    reliable = bool(error > SUSPICIOUS or 2 * int(resolved.sum()) >= len(kept))
     order = np.argsort(-np.abs(a - n))[:3]
     worst = [(tuple(int(i) for i in np.unravel_index(kept[j], tensor.shape)), float(a[j]),
               float(n[j])) for j in order]
-    return TensorCheck(name, float(error), len(kept), skipped, worst, noise, reliable)
+    return TensorCheck(name, error, len(kept), skipped, worst, float(np.linalg.norm(e)),
+                       reliable, int(len(kept) - resolved.sum()),
+                       float(np.linalg.norm(a - n)) / size)
 
 
 def gradcheck(target: Any, x: Array, y: Array | None = None, *, eps: float = 1e-6,
@@ -241,8 +351,7 @@ def _check_layer(layer: Layer, x: Array, eps: float, max_entries: int, seed: int
                  rng: np.random.Generator, check_input: bool) -> GradcheckResult:
     if not layer.built:
         layer.build(x.shape[1:])
-    reset = _replay_dropout([layer], seed)
-    with _float64_params([layer]):
+    with _float64_params([layer]), _replayed_randomness([layer], seed) as reset:
         reset()
         out, backward = layer.forward(x, training=True)
         weights = rng.standard_normal(out.shape)
@@ -265,8 +374,7 @@ def _check_model(model: Any, x: Array, y: Any, eps: float, max_entries: int, see
     model.require_compiled("gradcheck")
     model.ensure_built(x)
     y64 = np.asarray(y, dtype=np.float64)
-    reset = _replay_dropout(model.layers, seed)
-    with _float64_params(model.layers):
+    with _float64_params(model.layers), _replayed_randomness(model.layers, seed) as reset:
         reset()
         grad_x = model.forward_loss(x, y64, training=True)[2]()
         analytic = {k: v.copy() for k, v in model.trainable_grads().items()}

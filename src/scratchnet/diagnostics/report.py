@@ -100,7 +100,8 @@ def rank(findings: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
     direct: dict[int, Finding] = {}
     for i, finding in enumerate(findings):
         causes = [other for other in findings if other is not finding
-                  and finding.code in code_table.CODES[other.code].explains]
+                  and code_table.CODES[other.code].explains_finding(finding.code,
+                                                                    finding.layer)]
         if causes:
             direct[i] = min(causes, key=lambda f: code_table.RANK[f.code])
     position = {id(f): i for i, f in enumerate(findings)}

@@ -42,6 +42,7 @@ OVERFIT_SAMPLES = 16
 OVERFIT_STEPS = 200
 OVERFIT_LOSS_FRACTION = 0.1
 TRAIN_INFERENCE_GAP = 0.2
+MODE_SCALE_TOLERANCE = 0.1
 HISTORY_MIN_EPOCHS = 3
 OVERFIT_RISE = 0.1
 UNDERFIT_DECREASE = 0.1
@@ -113,6 +114,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     "TRAIN_INFERENCE_GAP": ("accuracy on the same training samples, training mode minus "
                             "inference mode, above which the two modes disagree",
                             "DeepFD / Humbatova et al. 2020, wrong layer behaviour at inference"),
+    "MODE_SCALE_TOLERANCE": ("a random training-mode layer's mean output (over masks) over its "
+                             "inference output, away from 1 by more than this (a dropout "
+                             "that does not rescale: 1 - rate)",
+                             "Srivastava et al. 2014, dropout: expected output kept at test"),
     "HISTORY_MIN_EPOCHS": ("epochs a history needs before trends are judged", "UMLAUT"),
     "OVERFIT_RISE": ("validation loss rising this share above its minimum while the training "
                      "loss falls", "Goodfellow et al. 2016, 7.8 (early stopping); UMLAUT"),

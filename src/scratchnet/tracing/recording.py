@@ -150,7 +150,7 @@ def trace(model: Any, x: Any, y: Any, path: str | os.PathLike[str], *, steps: in
     if not model.built:
         model.build(model.layers[0].input_shape_arg or x32.shape[1:])
     clone = float64_copy(model, loss, optimizer, seed)
-    clone._check_data(x32, y32, "trace")
+    clone.check_data(x32, y32, "trace")
     size = batch_size or len(x32)
     writer = BundleWriter()
     writer.add("input/x", x32[:size], data_layout(x32.ndim), "the batch of inputs")
