@@ -41,11 +41,18 @@ import numpy as np
 from . import activations
 from .layers import ActivatedLayer, Conv2D, Dense, Dropout, Layer, MaxPooling2D
 from .ops import kernels
-from .ops.conv import (conv2d, conv2d_inference, conv2d_relu_max_pool2x2,
-                       conv2d_relu_max_pool2x2_inference, conv_pads, pools_in_winograd,
-                       pools_in_winograd4, uses_winograd)
-from .ops.inference import TransformedKernel
+from .ops.conv import (
+    conv2d,
+    conv2d_inference,
+    conv2d_relu_max_pool2x2,
+    conv2d_relu_max_pool2x2_inference,
+    conv_pads,
+    pools_in_winograd,
+    pools_in_winograd4,
+    uses_winograd,
+)
 from .ops.dense import dense
+from .ops.inference import TransformedKernel
 from .ops.pool import max_pool2d, tiles
 
 Array = np.ndarray
