@@ -74,6 +74,7 @@ def reference_outputs(model, x):
         return model.forward(x, training=False)[0]
 
 
+@pytest.mark.fast_kernels
 @pytest.mark.parametrize("padding,pool", [("valid", True), ("same", True), ("same", False)])
 def test_inference_plan_predicts_what_the_reference_kernels_do(padding, pool, float64, rng,
                                                                 monkeypatch):
