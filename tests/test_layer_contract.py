@@ -108,18 +108,20 @@ def _pass(layer, x, grad_y, kernels):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
 def test_fast_and_reference_kernels_agree(name, factory, in_shape, out_shape, dtype, rng):
+    _check_kernels_agree(factory, in_shape, out_shape, dtype, rng)
+
+
+def _check_kernels_agree(factory, in_shape, out_shape, dtype, rng):
+    """Output, input gradient and weight gradients of the fast and reference kernels."""
     with sn.backend.floatx_scope(dtype):
         layer = factory()
         layer.build(in_shape)
     x = _input(in_shape, rng).astype(dtype)
     grad_y = rng.standard_normal((3, *out_shape)).astype(dtype)
     fast, ref = _pass(layer, x, grad_y, "fast"), _pass(layer, x, grad_y, "reference")
-    tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
     for what, got, want in [("output", fast[0], ref[0]), ("input gradient", fast[1], ref[1]),
                             *((key, fast[2][key], ref[2][key]) for key in ref[2])]:
-        assert got.dtype == want.dtype == np.dtype(dtype), what
-        scale = max(float(np.abs(want).max()), 1.0)
-        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance * scale, err_msg=what)
+        _agree(got, want, dtype, what)
 
 
 def test_every_registered_layer_has_a_row():
@@ -254,14 +256,5 @@ def test_winograd4_training_tile_gradchecks_and_agrees(name, factory, in_shape, 
             result = sn.gradcheck(layer, _input(in_shape, rng), max_entries=120)
         assert result.max_error < 1e-6, result
         assert calls
-        for dtype in ("float64", "float32"):
-            with sn.backend.floatx_scope(dtype):
-                layer = factory()
-                layer.build(in_shape)
-            x = _input(in_shape, rng).astype(dtype)
-            grad_y = rng.standard_normal((3, *out_shape)).astype(dtype)
-            fast, ref = _pass(layer, x, grad_y, "fast"), _pass(layer, x, grad_y, "reference")
-            for what, got, want in [("output", fast[0], ref[0]),
-                                    ("input gradient", fast[1], ref[1]),
-                                    *((key, fast[2][key], ref[2][key]) for key in ref[2])]:
-                _agree(got, want, dtype, what)
+    for dtype in ("float64", "float32"):
+        _check_kernels_agree(factory, in_shape, out_shape, dtype, rng)
