@@ -41,7 +41,6 @@ BATCH = 128
 # name -> (adapter module, variant, what must be importable)
 PEERS = {
     "scratchnet": ("scratchnet_peer", "", "scratchnet"),
-    "scratchnet-plan": ("scratchnet_peer", "plan", "scratchnet"),   # inference.InferencePlan
     "torch": ("torch_peer", "eager", "torch"),
     "torch-channels_last": ("torch_peer", "channels_last", "torch"),
     "torch.compile": ("torch_peer", "compile", "torch"),

@@ -8,8 +8,10 @@ over rounds of (current time / new time) within the same round, so machine-wide 
 
 Cases: the MNIST CNN's conv2 (128x26x26x32 -> 64, 3x3, ReLU): Winograd F(2x2) (ops.winograd)
 against F(4x4) (ops.winograd4), forward, forward + both gradients, and fused with the 2x2 max
-pool for inference (ops.inference); then the whole model, Sequential.predict against
-InferencePlan.predict, at batch 128, 1,024 in one call, 1,024 in batches of 128, and batch 1.
+pool for inference (ops.inference); then the whole model, the training kernels in inference
+mode (model.forward(x, training=False), what predict ran before the inference plan) against
+Sequential.predict (the runner's inference plan), at batch 128, 1,024 in one call, 1,024 in
+batches of 128, and batch 1.
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from scratchnet import zoo  # noqa: E402
-from scratchnet.inference import InferencePlan  # noqa: E402
 from scratchnet.ops import parallel  # noqa: E402
 from scratchnet.ops.inference import winograd4_relu_max_pool2x2  # noqa: E402
 from scratchnet.ops.winograd import winograd_backward, winograd_conv3x3  # noqa: E402
@@ -68,25 +69,28 @@ def conv_cases(rng: np.random.Generator) -> dict[str, tuple[int, dict]]:
 def model_cases(rng: np.random.Generator) -> dict[str, tuple[int, dict]]:
     model = zoo.mnist_cnn()
     model.build((28, 28, 1))
-    plan = InferencePlan(model)
     x = rng.random((1024, 28, 28, 1), dtype=np.float32)
     ones = x[:32]
+
+    def forward(batch, batch_size=None):     # the training plan's kernels, training=False
+        size = batch_size or len(batch)
+        return np.concatenate([model.forward(batch[a:a + size])[0]
+                               for a in range(0, len(batch), size)])
+
+    def predict(batch, batch_size=None):
+        return model.predict(batch, batch_size=batch_size or len(batch), verbose=0)
 
     def one_at_a_time(predict):
         return lambda: [predict(ones[i:i + 1]) for i in range(len(ones))]
     return {
         "predict, batch 128": (128, {
-            "Sequential.predict": lambda: model.predict(x[:128], batch_size=128),
-            "InferencePlan": lambda: plan.predict(x[:128])}),
+            "forward": lambda: forward(x[:128]), "predict": lambda: predict(x[:128])}),
         "predict, 1,024 in one call": (1024, {
-            "Sequential.predict": lambda: model.predict(x, batch_size=1024),
-            "InferencePlan": lambda: plan.predict(x)}),
+            "forward": lambda: forward(x), "predict": lambda: predict(x)}),
         "predict, 1,024 in batches of 128": (1024, {
-            "Sequential.predict": lambda: model.predict(x, batch_size=128),
-            "InferencePlan": lambda: plan.predict(x, batch_size=128)}),
+            "forward": lambda: forward(x, 128), "predict": lambda: predict(x, 128)}),
         "predict, batch 1 (32 calls)": (32, {
-            "Sequential.predict": one_at_a_time(model.predict),
-            "InferencePlan": one_at_a_time(plan.predict)}),
+            "forward": one_at_a_time(forward), "predict": one_at_a_time(predict)}),
     }
 
 

@@ -1,15 +1,15 @@
-"""Inference-only kernels (ops.inference) against a direct conv + ReLU + pool, and the
-InferencePlan against Sequential.predict (the same numbers, fewer steps)."""
+"""Inference-only kernels (ops.inference) against a direct conv + ReLU + pool, and the runner's
+inference plan (predict, evaluate, model(x)) against the reference kernels."""
 import itertools
 
 import numpy as np
 import pytest
 
 import scratchnet as sn
-from scratchnet import layers
-from scratchnet.inference import InferencePlan, _WinogradConv
+from scratchnet import layers, runner
 from scratchnet.ops import winograd4
 from scratchnet.ops.inference import winograd4_relu_max_pool2x2
+from scratchnet.ops.kernels import kernels_scope
 from scratchnet.ops.winograd4 import transform_kernel
 
 
@@ -69,42 +69,76 @@ def small_cnn(second_padding="valid", pool=True):
     return model
 
 
+def reference_outputs(model, x):
+    with kernels_scope("reference"):
+        return model.forward(x, training=False)[0]
+
+
+@pytest.mark.fast_kernels
 @pytest.mark.parametrize("padding,pool", [("valid", True), ("same", True), ("same", False)])
-def test_plan_predicts_what_the_model_predicts(padding, pool, float64, rng):
+def test_inference_plan_predicts_what_the_reference_kernels_do(padding, pool, float64, rng,
+                                                                monkeypatch):
     model = small_cnn(padding, pool)
-    plan = InferencePlan(model, chunk=3)
-    convs = [step for step in plan.steps if isinstance(step, _WinogradConv)]
-    assert len(convs) == 1 and convs[0].pooled is pool
+    steps = model.runner.plan(inference=True).describe()
+    rule = "conv_relu_max_pool2x2_inference" if pool else "conv_inference"
+    assert any(line.endswith(rule) for line in steps), steps
+    monkeypatch.setattr(runner, "INFERENCE_CHUNK", 3)     # 8 samples: chunks of 3, 3, 2
     x = rng.random((8, 11, 12, 1))
-    expected = model.predict(x, batch_size=8)
-    for got in (plan.predict(x), plan.predict(x, batch_size=5),
-                np.concatenate([plan.predict(x[i:i + 1]) for i in range(8)])):
+    expected = reference_outputs(model, x)
+    for got in (model.predict(x, batch_size=8, verbose=0), model(x),
+                model.predict(x, batch_size=5, verbose=0),
+                np.concatenate([model(x[i:i + 1]) for i in range(8)])):
         assert np.abs(got - expected).max() <= 1e-12
 
 
-def test_plan_follows_new_weights(float64, rng):
+def test_inference_plan_follows_new_weights(float64, rng):
     model = small_cnn()
-    plan = InferencePlan(model)
     x = rng.random((2, 11, 12, 1))
-    plan.predict(x)     # caches the transformed kernel
+    model.predict(x, verbose=0)     # caches the transformed kernel
     model.set_weights([w * 1.5 for w in model.get_weights()])
-    assert np.abs(plan.predict(x) - model.predict(x)).max() <= 1e-12
+    assert np.abs(model.predict(x, verbose=0) - reference_outputs(model, x)).max() <= 1e-12
 
 
-def test_plan_in_float32_stays_close(rng):
+def test_inference_plan_in_float32_stays_close(rng):
     model = small_cnn()
     x = rng.random((5, 11, 12, 1)).astype(np.float32)
-    got = InferencePlan(model).predict(x)
+    got = model.predict(x, verbose=0)
     assert got.dtype == np.float32
-    assert np.abs(got - model.predict(x)).max() <= 1e-5
+    assert np.abs(got - reference_outputs(model, x)).max() <= 1e-5
 
 
-def test_plan_needs_a_built_model_and_valid_input(rng):
-    unbuilt = sn.Sequential([layers.Dense(2)])
-    with pytest.raises(ValueError, match="needs a built model"):
-        InferencePlan(unbuilt)
-    plan = InferencePlan(small_cnn())
-    with pytest.raises(ValueError, match="predict: x"):
-        plan.predict(rng.random((2, 12, 11, 1)))
-    with pytest.raises(ValueError, match="batch_size"):
-        plan.predict(rng.random((2, 11, 12, 1)), batch_size=0)
+def test_evaluate_runs_the_inference_plan(float64, rng):
+    model = small_cnn()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x, y = rng.random((6, 11, 12, 1)), np.eye(4)[[0, 1, 2, 3, 0, 1]]
+    with kernels_scope("reference"):
+        expected = model.evaluate(x, y, verbose=0)
+    calls = []
+    original = runner.Runner.infer
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner.Runner, "infer",
+                      lambda self, *a, **k: calls.append(k) or original(self, *a, **k))
+        got = model.evaluate(x, y, verbose=0)
+    assert calls == [{"logits": True}]
+    assert abs(got - expected) <= 1e-12
+
+
+def test_inference_steps_keep_no_backward_and_forward_still_differentiates(float64, rng):
+    model = small_cnn()
+    x = rng.random((2, 11, 12, 1))
+    _, no_backward = model.forward(x, backward=False)
+    with pytest.raises(RuntimeError, match="keeps nothing for a backward"):
+        no_backward(np.ones((2, 4)))
+    y, backward = model.forward(x)       # the default keeps the training kernels' backward
+    assert backward(np.ones_like(y)).shape == x.shape
+
+
+def test_reference_kernels_bypass_the_inference_plan(float64, rng, monkeypatch):
+    model = small_cnn()
+    original_plan = runner.Runner.plan
+    monkeypatch.setattr(runner.Runner, "plan", lambda self, **options: pytest.fail(
+        f"planned {options} with the reference kernels") if options.get("inference")
+        else original_plan(self, **options))
+    x = rng.random((3, 11, 12, 1))
+    with kernels_scope("reference"):
+        assert np.array_equal(model.predict(x, verbose=0), model.forward(x)[0])

@@ -108,18 +108,20 @@ def _pass(layer, x, grad_y, kernels):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
 def test_fast_and_reference_kernels_agree(name, factory, in_shape, out_shape, dtype, rng):
+    _check_kernels_agree(factory, in_shape, out_shape, dtype, rng)
+
+
+def _check_kernels_agree(factory, in_shape, out_shape, dtype, rng):
+    """Output, input gradient and weight gradients of the fast and reference kernels."""
     with sn.backend.floatx_scope(dtype):
         layer = factory()
         layer.build(in_shape)
     x = _input(in_shape, rng).astype(dtype)
     grad_y = rng.standard_normal((3, *out_shape)).astype(dtype)
     fast, ref = _pass(layer, x, grad_y, "fast"), _pass(layer, x, grad_y, "reference")
-    tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
     for what, got, want in [("output", fast[0], ref[0]), ("input gradient", fast[1], ref[1]),
                             *((key, fast[2][key], ref[2][key]) for key in ref[2])]:
-        assert got.dtype == want.dtype == np.dtype(dtype), what
-        scale = max(float(np.abs(want).max()), 1.0)
-        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance * scale, err_msg=what)
+        _agree(got, want, dtype, what)
 
 
 def test_every_registered_layer_has_a_row():
@@ -177,3 +179,82 @@ def test_winograd_rows_reach_the_winograd_kernels():
         layer.build(shape)
         assert conv_op.uses_winograd(layer.params["kernel"].shape, layer.strides)
     assert rows
+
+
+def _agree(got, want, dtype, what):
+    assert got.dtype == want.dtype == np.dtype(dtype), what
+    tolerance = {"float64": 1e-12, "float32": 1e-5}[dtype]
+    scale = max(float(np.abs(want).max()), 1.0)
+    np.testing.assert_allclose(got, want, rtol=0, atol=tolerance * scale, err_msg=what)
+
+
+# Stacks the inference plan fuses (fusion.INFERENCE_RULES) beyond one layer: F(4x4) conv + ReLU
+# + 2x2 pool, with an odd conv output (the trailing row/column dropped) and "same" padding.
+INFERENCE_STACKS = [
+    ("conv_relu_pool_odd", lambda: [layers.Conv2D(6, 3, activation="relu"),
+                                    layers.MaxPooling2D(2)], (9, 10, 32)),
+    ("conv_same_relu_pool", lambda: [layers.Conv2D(5, 3, padding="same", activation="relu"),
+                                     layers.MaxPooling2D(2), layers.Dropout(0.5),
+                                     layers.Flatten(), layers.Dense(3)], (6, 8, 33)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,factory,in_shape,out_shape", ROWS, ids=IDS)
+def test_inference_plan_and_reference_kernels_agree(name, factory, in_shape, out_shape, dtype,
+                                                    rng):
+    """model.predict (the runner's inference plan on fast kernels) against the layer's own
+    inference forward on the reference kernels."""
+    with sn.backend.floatx_scope(dtype):
+        model = sn.Sequential([factory()])
+        model.build(in_shape)
+    x = _input(in_shape, rng).astype(dtype)
+    with sn.backend.floatx_scope(dtype), kernels_scope("fast"):
+        got = model.predict(x, verbose=0)
+    with sn.backend.floatx_scope(dtype), kernels_scope("reference"):
+        want = model.layers[0].forward(x, training=False)[0]
+    _agree(got, want, dtype, "inference output")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,factory,in_shape", INFERENCE_STACKS,
+                         ids=[row[0] for row in INFERENCE_STACKS])
+def test_fused_inference_stacks_and_reference_kernels_agree(name, factory, in_shape, dtype,
+                                                            rng):
+    with sn.backend.floatx_scope(dtype):
+        model = sn.Sequential(factory())
+        model.build(in_shape)
+    with kernels_scope("fast"):
+        rules = [line.split(": ")[1] for line in model.runner.plan(inference=True).describe()]
+        assert rules[0] == "conv_relu_max_pool2x2_inference", rules
+    x = _input(in_shape, rng, batch=5).astype(dtype)
+    with sn.backend.floatx_scope(dtype), kernels_scope("fast"):
+        got = model.predict(x, verbose=0)
+    with sn.backend.floatx_scope(dtype), kernels_scope("reference"):
+        want = model.forward(x, training=False)[0]
+    _agree(got, want, dtype, "inference output")
+
+
+WINOGRAD_ROWS = [row for row in ROWS if row[0].startswith("conv_winograd")]
+
+
+@pytest.mark.parametrize("name,factory,in_shape,out_shape", WINOGRAD_ROWS,
+                         ids=[row[0] for row in WINOGRAD_ROWS])
+def test_winograd4_training_tile_gradchecks_and_agrees(name, factory, in_shape, out_shape, rng,
+                                                       monkeypatch):
+    """conv_op.WINOGRAD_TILE = 4 (F(4x4) for training): float64 gradcheck and the fast and
+    reference kernels agreeing, as every other row."""
+    from scratchnet.ops import winograd4
+    monkeypatch.setattr(conv_op, "WINOGRAD_TILE", 4)
+    calls = []
+    original = winograd4.winograd4_backward
+    monkeypatch.setattr(conv_op, "winograd4_backward",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    with sn.backend.floatx_scope("float64"):
+        layer = factory()
+        with kernels_scope("fast"):
+            result = sn.gradcheck(layer, _input(in_shape, rng), max_entries=120)
+        assert result.max_error < 1e-6, result
+        assert calls
+    for dtype in ("float64", "float32"):
+        _check_kernels_agree(factory, in_shape, out_shape, dtype, rng)

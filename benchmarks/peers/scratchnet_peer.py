@@ -5,17 +5,14 @@ import numpy as np
 
 import scratchnet as sn
 from scratchnet import optimizers, zoo
-from scratchnet.inference import InferencePlan
 
 
 class ScratchnetPeer:
-    def __init__(self, weights: list[np.ndarray], plan: bool = False):
+    def __init__(self, weights: list[np.ndarray]):
         self.model = zoo.mnist_cnn()
         self.model.compile(loss="categorical_crossentropy",
                            optimizer=optimizers.Adadelta(learning_rate=1.0))
         self.model.set_weights(weights)
-        # variant "plan": predict through the inference-only path (not yet Sequential.predict's)
-        self.plan = InferencePlan(self.model) if plan else None
 
     def set_train_batch(self, x: np.ndarray, y: np.ndarray) -> None:
         self.x, self.y = x, y
@@ -27,15 +24,13 @@ class ScratchnetPeer:
         return x
 
     def predict(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        if self.plan is not None:
-            return self.plan.predict(x, batch_size=batch_size)
         return self.model.predict(x, batch_size=batch_size, verbose=0)
 
 
 def make(weights: list[np.ndarray], variant: str, threads: int) -> ScratchnetPeer:
     from scratchnet.ops import parallel
     parallel.set_num_threads(threads)
-    return ScratchnetPeer(weights, plan=variant == "plan")
+    return ScratchnetPeer(weights)
 
 
 def initial_weights(seed: int = 0) -> list[np.ndarray]:

@@ -17,6 +17,16 @@ are never fused. Rules are tried in ``RULES`` order at each position; the first 
 - ``affine``: any built-in Dense/Conv2D, used only where the runner skips its input gradient
   (the first layer with weights in training): the op is asked for the weight gradients alone.
 
+Inference rules (``match(..., inference=True)``, the runner's inference plan): steps that
+return the output alone, nothing kept for a backward (no pool winners, no ReLU masks); their
+backward raises. Not bit-exact with training's kernels (F(4x4) Winograd rounds differently):
+tests check them against the reference kernels.
+
+- ``conv_relu_max_pool2x2_inference``: Conv2D(relu) -> MaxPooling2D(2x2) on the Winograd path
+  in one F(4x4) pass, pool and ReLU inside the output transform (any conv output size).
+- ``conv_inference``: a Winograd-path Conv2D alone, on F(4x4) (its activation after).
+- ``dropout_inference``: a built-in Dropout passes its input through unchanged.
+
 Every step also takes ``input_gradient``: False computes the weight gradients only and the
 backward returns None (the runner asks this of the first layer with weights, whose input
 gradient nobody reads). With the reference kernels (``ops.kernels``) no rule applies.
@@ -29,10 +39,20 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import activations
-from .layers import ActivatedLayer, Conv2D, Dense, Layer, MaxPooling2D
+from .layers import ActivatedLayer, Conv2D, Dense, Dropout, Layer, MaxPooling2D
 from .ops import kernels
-from .ops.conv import conv2d, conv2d_relu_max_pool2x2, conv_pads, pools_in_winograd
+from .ops.conv import (
+    conv2d,
+    conv2d_inference,
+    conv2d_relu_max_pool2x2,
+    conv2d_relu_max_pool2x2_inference,
+    conv_pads,
+    pools_in_winograd,
+    pools_in_winograd4,
+    uses_winograd,
+)
 from .ops.dense import dense
+from .ops.inference import TransformedKernel
 from .ops.pool import max_pool2d, tiles
 
 Array = np.ndarray
@@ -149,16 +169,63 @@ def affine_relu(layers: Sequence[Layer]) -> Fused | None:
     return Fused("affine_relu", 1, run)
 
 
+def no_backward(grad: Array) -> Array | None:
+    raise RuntimeError("an inference step keeps nothing for a backward pass: run the model "
+                       "with Runner.forward (model.forward) to differentiate it")
+
+
+def conv_relu_max_pool2x2_inference(layers: Sequence[Layer]) -> Fused | None:
+    if len(layers) < 2 or not (isinstance(layers[0], Conv2D) and _relu(layers[0])):
+        return None
+    conv, pool = layers[0], layers[1]
+    if not (_tiling_pool(pool, conv.output_shape) and pool.pool_size == (2, 2)
+            and pools_in_winograd4(conv.params["kernel"].shape, conv.strides)):
+        return None
+    transformed = TransformedKernel()
+
+    def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
+        pads = conv_pads(x.shape, conv.kernel_size, conv.strides, conv.padding)
+        return conv2d_relu_max_pool2x2_inference(x, conv.params["kernel"],
+                                                 conv.params.get("bias"), pads,
+                                                 transformed), no_backward
+    return Fused("conv_relu_max_pool2x2_inference", 2, run)
+
+
+def conv_inference(layers: Sequence[Layer]) -> Fused | None:
+    if not (layers and isinstance(layers[0], Conv2D) and plain_affine(layers[0])
+            and uses_winograd(layers[0].params["kernel"].shape, layers[0].strides)):
+        return None
+    conv, transformed = layers[0], TransformedKernel()
+    relu = conv.activation is activations.RELU
+
+    def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
+        pads = conv_pads(x.shape, conv.kernel_size, conv.strides, conv.padding)
+        z = conv2d_inference(x, conv.params["kernel"], conv.params.get("bias"), conv.strides,
+                             pads, relu, transformed)
+        return (z if relu else conv.activation(z)), no_backward
+    return Fused("conv_inference", 1, run)
+
+
+def dropout_inference(layers: Sequence[Layer]) -> Fused | None:
+    if not (layers and type(layers[0]) is Dropout):
+        return None
+    return Fused("dropout_inference", 1, lambda x, training, input_gradient: (x, no_backward))
+
+
 RULES: tuple[Callable[[Sequence[Layer]], Fused | None], ...] = (
     conv_relu_max_pool2x2, affine_relu_max_pool, affine_relu)
+INFERENCE_RULES: tuple[Callable[[Sequence[Layer]], Fused | None], ...] = (
+    conv_relu_max_pool2x2_inference, conv_inference, dropout_inference, *RULES)
 
 
-def match(layers: Sequence[Layer], *, multi_layer: bool = True) -> Fused | None:
+def match(layers: Sequence[Layer], *, multi_layer: bool = True,
+          inference: bool = False) -> Fused | None:
     """The first rule matching the start of ``layers`` (only one-layer rules when not
-    ``multi_layer``); None with the reference kernels or when no rule matches."""
+    ``multi_layer``; INFERENCE_RULES with ``inference``); None with the reference kernels or
+    when no rule matches."""
     if kernels.reference():
         return None
-    for rule in RULES:
+    for rule in (INFERENCE_RULES if inference else RULES):
         fused = rule(layers if multi_layer else layers[:1])
         if fused is not None:
             return fused

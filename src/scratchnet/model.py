@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import activations, backend, losses, optimizers, regularizers, saving, validation
+from . import activations, backend, fusion, losses, optimizers, regularizers, saving, validation
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from .errors import NotCompiledError
@@ -148,12 +148,16 @@ class Sequential(ModelAPI, WeightsAndConfig):
 
     # --- forward and backward (all through the runner) --------------------------------------
     def forward(self, x: Array, training: bool = False, logits: bool = False,
-                input_gradient: bool = True, hooks: Any = ()) -> tuple[Array, Callable]:
+                input_gradient: bool = True, hooks: Any = (),
+                backward: bool = True) -> tuple[Array, Callable]:
         """Run every layer (``Runner.forward``); returns the output and a backward closure
         (grad_out -> grad_x). ``logits=True`` leaves out the last layer's activation (the
         fused-loss path); ``input_gradient=False`` computes no dL/dx (backward returns None);
         ``hooks``: objects with ``after_forward`` / ``after_backward`` (see scratchnet.runner).
+        ``backward=False`` (inference, no hooks): the runner's inference plan, no backward.
         """
+        if not (backward or training or hooks):
+            return self.runner.infer(x, logits=logits), fusion.no_backward
         return self.runner.forward(x, training, logits=logits, input_gradient=input_gradient,
                                    hooks=hooks)
 
@@ -168,7 +172,7 @@ class Sequential(ModelAPI, WeightsAndConfig):
                 for key in layer.trainable_params}
 
     def forward_loss(self, x: Array, y: Array, training: bool = False,
-                     input_gradient: bool = True, hooks: Any = ()
+                     input_gradient: bool = True, hooks: Any = (), backward: bool = True
                      ) -> tuple[float, Array, Callable[[], Any]]:
         """Forward and loss on one batch, through the fused softmax+cross-entropy path when the
         model has one. Returns (loss value, output probabilities, backward): ``backward()``
@@ -176,7 +180,8 @@ class Sequential(ModelAPI, WeightsAndConfig):
         ``input_gradient=False``). ``hooks`` as in ``forward``."""
         fused = self.fused_loss
         out, backward = self.forward(x, training=training, logits=fused is not None,
-                                     input_gradient=input_gradient, hooks=hooks)
+                                     input_gradient=input_gradient, hooks=hooks,
+                                     backward=backward)
         value, loss_backward = (fused or self.loss).forward(y, out)
         value += regularizers.regularization_loss(self.layers)   # weight penalties, as Keras
         y_pred = self.final_activation(out) if fused is not None else out
@@ -294,7 +299,7 @@ class Sequential(ModelAPI, WeightsAndConfig):
         self.ensure_built(x)
         x = adjust_rank(x, self.input_shape)
         validation.check_features(x, self.input_shape, "x")
-        return self.forward(self.cast_input(x), training=training)[0]
+        return self.forward(self.cast_input(x), training=training, backward=False)[0]
 
     def export(self, filepath: Any, format: str = "onnx") -> Any:
         """Write the model as ONNX ("onnx"), a PyTorch state dict ("torch") or Keras 3 weights

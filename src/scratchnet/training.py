@@ -108,7 +108,7 @@ def evaluate_loop(model: Any, x: Any, y: Any, batch_size: int | None, verbose: i
     try:
         for start in range(0, len(x), batch_size):
             xb, yb = model.cast_input(x[start:start + batch_size]), y[start:start + batch_size]
-            value, y_pred, _ = model.forward_loss(xb, yb, training=False)
+            value, y_pred, _ = model.forward_loss(xb, yb, training=False, backward=False)
             if return_predictions:
                 outputs.append(y_pred)
             logs = {"loss": value, **model.metric_values(yb, y_pred)}
@@ -137,7 +137,7 @@ def predict_loop(model: Any, x: Any, batch_size: int | None, verbose: int | str)
     try:
         for start in range(0, len(x), batch_size):
             outputs.append(model.forward(model.cast_input(x[start:start + batch_size]),
-                                         training=False)[0])
+                                         training=False, backward=False)[0])
             bar.update(len(outputs[-1]))
     finally:
         bar.close()

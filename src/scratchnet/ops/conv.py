@@ -7,7 +7,13 @@ as the forward (grad_x None when not asked for, grad_bias None without a bias). 
 - reference (``ops.reference``): one matrix product per kernel offset, plain NumPy;
 - Winograd F(2x2, 3x3) (``ops.winograd``) for 3x3 stride-1 kernels with at least
   WINOGRAD_MIN_CHANNELS input channels; padding applied per sub-batch inside the kernels;
+- Winograd F(4x4, 3x3) (``ops.winograd4``) in their place where WINOGRAD_TILE says so;
 - im2col + GEMM (``ops.conv_gemm``) for everything else.
+
+Inference (the runner's inference plan, nothing kept for a backward): ``conv2d_inference``
+and ``conv2d_relu_max_pool2x2_inference`` run the Winograd convs on F(4x4) with the kernel's
+transform cached by the caller (``ops.inference.TransformedKernel``), the pooled one with
+ReLU + 2x2 max pooling inside the output transform (``ops.inference``).
 
 ``relu=True`` (used by ``scratchnet.fusion``) returns max(z, 0), applied inside the kernel
 while each sub-batch is in cache, and ``gradients`` then takes the gradient w.r.t. that output.
@@ -23,7 +29,9 @@ import numpy as np
 from . import kernels, reference
 from .conv_gemm import conv2d_backward, conv2d_forward
 from .im2col import pad_spatial, padding_amounts
+from .inference import TransformedKernel, winograd4_relu_max_pool2x2
 from .winograd import Pads, winograd_backward, winograd_conv3x3
+from .winograd4 import winograd4_backward, winograd4_conv3x3
 from .winograd_pool import pools_exactly, winograd_relu_max_pool2x2
 
 Array = np.ndarray
@@ -33,6 +41,14 @@ Gradients = Callable[..., tuple[Array | None, Array, Array | None]]
 # below it the transforms cost more than the GEMM work they save (measured on 2 threads, batch
 # 128, forward + backward: C=8 1.2x slower, C=16 even, C=32 1.3x and C=64 1.45x faster).
 WINOGRAD_MIN_CHANNELS = 32
+# The Winograd tile of training (4: F(4x4), 2: F(2x2)); the pooled training step keeps F(2x2)
+# with the pool inside its output transform (conv2d_relu_max_pool2x2). Inference always runs
+# F(4x4): 1.41x F(2x2) forward on conv2 of the MNIST CNN (benchmarks/results/
+# inference_kernels.md). Training: an interleaved A/B of a whole MNIST-CNN training step
+# (batch 128, 2 threads) put F(4x4) + max pool with winners at 1.01x and 1.08x (median of 14
+# and 8 rounds, rounds 0.5-1.6x) of the pooled F(2x2): no clear win, so F(2x2) stays, with
+# its bit-exact pooled path. WINOGRAD_TILE = 4 is tested (gradcheck, against reference).
+WINOGRAD_TILE = 2
 
 
 def conv_pads(x_shape: tuple[int, ...], kernel_size: tuple[int, int], strides: tuple[int, int],
@@ -54,6 +70,13 @@ def conv2d(x: Array, kernel: Array, bias: Array | None, strides: tuple[int, int]
     if kernels.reference():
         return _reference(x, kernel, bias, strides, pads, relu)
     use_bias = bias is not None
+    if uses_winograd(kernel.shape, strides) and WINOGRAD_TILE == 4:
+        z = winograd4_conv3x3(x, kernel, bias, pads, relu)
+
+        def winograd4_gradients(grad_z: Array, input_gradient: bool = True):
+            return winograd4_backward(x, grad_z, kernel, pads, use_bias, input_gradient,
+                                      z if relu else None)
+        return z, winograd4_gradients
     if uses_winograd(kernel.shape, strides):
         z = winograd_conv3x3(x, kernel, bias, pads, relu)
 
@@ -103,7 +126,7 @@ def pools_in_winograd(x_shape: tuple[int, ...], kernel_shape: tuple[int, ...],
     """Whether conv2d_relu_max_pool2x2 applies: fast kernels, the Winograd path, and an even
     conv output (each 2x2 output block of a Winograd tile is then one pool window)."""
     return (not kernels.reference() and uses_winograd(kernel_shape, strides)
-            and pools_exactly(x_shape, pads))
+            and WINOGRAD_TILE == 2 and pools_exactly(x_shape, pads))
 
 
 def conv2d_relu_max_pool2x2(x: Array, kernel: Array, bias: Array | None, pads: Pads,
@@ -119,3 +142,26 @@ def conv2d_relu_max_pool2x2(x: Array, kernel: Array, bias: Array | None, pads: P
         return winograd_backward(x, grad_y, kernel, pads, bias is not None, input_gradient,
                                  pool_winner=won)
     return y, gradients
+
+
+def conv2d_inference(x: Array, kernel: Array, bias: Array | None, strides: tuple[int, int],
+                     pads: Pads, relu: bool, transformed: TransformedKernel) -> Array:
+    """conv2d's output alone (max(z, 0) with ``relu``), nothing kept for a backward: F(4x4)
+    Winograd with the kernel transform from ``transformed`` where uses_winograd, else the
+    training forward's kernels. The reference kernels with SCRATCHNET_KERNELS=reference."""
+    if not kernels.reference() and uses_winograd(kernel.shape, strides):
+        return winograd4_conv3x3(x, kernel, bias, pads, relu, u=transformed(kernel))
+    return conv2d(x, kernel, bias, strides, pads, relu)[0]
+
+
+def pools_in_winograd4(kernel_shape: tuple[int, ...], strides: tuple[int, int]) -> bool:
+    """Whether conv2d_relu_max_pool2x2_inference applies (fast kernels, the Winograd path);
+    any conv output size: 2x2 "valid" pooling drops a trailing odd row or column."""
+    return not kernels.reference() and uses_winograd(kernel_shape, strides)
+
+
+def conv2d_relu_max_pool2x2_inference(x: Array, kernel: Array, bias: Array | None, pads: Pads,
+                                      transformed: TransformedKernel) -> Array:
+    """max_pool2x2(relu(conv2d(x))) in one F(4x4) Winograd pass, no winners recorded; only
+    where ``pools_in_winograd4``. Output: (N, OH // 2, OW // 2, F)."""
+    return winograd4_relu_max_pool2x2(x, None, bias, pads, u=transformed(kernel))

@@ -7,6 +7,9 @@ is passed in by a caller that caches it.
   windows, so the pool and the ReLU (which commute) run on the blocks straight out of the
   output transform, in cache; the conv output is never written.
 
+``TransformedKernel`` caches a kernel's F(4x4) transform for a caller that runs it many times
+(the runner's inference plan), recomputed whenever the kernel's values change.
+
 Channels-last, Keras kernel layout; batch split across threads (ops.parallel). Tested against a
 direct convolution followed by ReLU and pooling.
 """
@@ -56,3 +59,19 @@ def winograd4_relu_max_pool2x2(x: Array, kernel: Array | None, bias: Array | Non
                       pooled.reshape(2, 2, k, t.th, t.tw, f).transpose(2, 3, 0, 4, 1, 5))
     run_chunks(work, x.shape[0])
     return y if (ph, pw) == y.shape[1:3] else np.ascontiguousarray(y[:, :ph, :pw])
+
+
+class TransformedKernel:
+    """winograd4.transform_kernel(kernel) of one live kernel array, kept while its values stay
+    the same (a training step or set_weights between two predictions changes them in place;
+    comparing 3*3*C*F values costs far less than the conv)."""
+
+    def __init__(self) -> None:
+        self._copy: Array | None = None
+        self._u: Array | None = None
+
+    def __call__(self, kernel: Array) -> Array:
+        if self._copy is None or self._copy.dtype != kernel.dtype \
+                or self._copy.shape != kernel.shape or not np.array_equal(self._copy, kernel):
+            self._copy, self._u = kernel.copy(), transform_kernel(kernel)
+        return self._u

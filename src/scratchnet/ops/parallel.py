@@ -79,3 +79,13 @@ def run_chunks(work: Callable[[int, int], T], n: int, min_chunk: int = 1) -> lis
     with _controller.limit(limits=1, user_api="blas"):
         futures = [_pool.submit(in_callers_errstate, a, b) for a, b in chunk_bounds(n, parts)]
         return [f.result() for f in futures]
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (the inference path's tiny batches: on a
+    busy machine a multi-threaded BLAS call on one sample can wait milliseconds for its
+    second thread, e.g. the 9216x128 GEMV of the MNIST CNN)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
