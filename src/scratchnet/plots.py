@@ -4,6 +4,9 @@ made).
 Figures are made with ``matplotlib.figure.Figure`` directly, never pyplot, so no GUI backend
 or global figure state is involved. Every plot function returns the Figure it saved, so tests
 (and notebooks) can read titles, labels and images from it.
+
+One file past 300 lines on purpose: the plots of a run share the same few figure helpers
+(``_figure``, ``_tiles``, ``_bare``) and are made together by ``scratchnet train``.
 """
 from __future__ import annotations
 

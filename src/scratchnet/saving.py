@@ -14,6 +14,9 @@ registered layer types are constructed, and every weight the config asks for mus
 with exactly the shape the layer would build (the layer's ``add_weight`` is redirected to the
 file, so a hostile config cannot make a layer allocate a huge tensor). Saves are atomic: a temp
 file in the same directory, fsync, then ``os.replace``; a crash leaves the previous file intact.
+
+One file past 300 lines on purpose: the save and the checked load are each other's inverse and
+are read side by side (the byte format is ``model_file.py``, the metadata checks ``schema.py``).
 """
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """The explorer's three seams to the rest of scratchnet, each one function so it can be switched:
 
-- :func:`trace_layers`: every layer's output for a batch, and the saliency. It drives the layers
-  itself (``y, back = layer.forward(x, training=False)``); switch it to ``scratchnet.runner``
-  (hooks ``after_forward(layer, x, y)``) once the runner lands.
+- :func:`trace_layers`: every layer's output for a batch, and the saliency, through the model's
+  runner (``model.forward(..., hooks=[...])``: an ``after_forward`` hook keeps each output).
 - :func:`prepare_canvas`: a drawn canvas to the image the model sees
   (``scratchnet.images.prepare_digit``, as ``scratchnet predict`` prepares pictures).
 - :func:`default_model_path`: the bundled pretrained model (``scratchnet.pretrained``).
@@ -14,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations, images, pretrained
-from ..layers import ActivatedLayer, Activation, Softmax
+from .. import activations, images, pretrained, runner
 
 Array = np.ndarray
 
@@ -24,12 +22,18 @@ def default_model_path() -> Path | None:
     return pretrained.path() if pretrained.DEFAULT in pretrained.available() else None
 
 
-def _is_softmax(activation: Any) -> bool:
-    return activation is activations.get("softmax")
+class _Outputs:
+    """Runner hook: every layer's output, in order."""
+
+    def __init__(self) -> None:
+        self.outputs: list[Array] = []
+
+    def after_forward(self, layer: Any, x: Array, y: Array) -> None:
+        self.outputs.append(y)
 
 
 def trace_layers(model: Any, x: Array, saliency: bool = False) -> tuple[list[Array], Array | None]:
-    """Run ``model`` layer by layer in inference mode.
+    """Run ``model`` in inference mode through its runner, keeping every layer's output.
 
     Input shape: (N, *model.input_shape). Returns ``(outputs, saliency)``: ``outputs[i]`` is
     layer i's output (N, *layer.output_shape); ``saliency`` (same shape as x, or None when not
@@ -40,33 +44,21 @@ def trace_layers(model: Any, x: Array, saliency: bool = False) -> tuple[list[Arr
     gradient mixes in evidence against the other classes; the logit's gradient is the classic
     saliency map (Simonyan et al., 2014). Models without a final softmax use their output.
     """
-    h = x.astype(model.dtype, copy=False)
-    outputs: list[Array] = []
-    backwards = []
-    last = len(model.layers) - 1
-    score_at = last          # index in ``backwards`` whose output is the class score
-    for index, layer in enumerate(model.layers):
-        if index == last and isinstance(layer, ActivatedLayer) and _is_softmax(layer.activation):
-            z, back = layer.forward_linear(h, training=False)
-            h = layer.activation(z)
-        else:
-            if index == last and (isinstance(layer, Softmax) or (
-                    isinstance(layer, Activation) and _is_softmax(layer.activation))):
-                score_at = last - 1
-            h, back = layer.forward(h, training=False)
-        outputs.append(h)
-        backwards.append(back)
+    # The runner's logits path leaves out exactly that final softmax: its output is the score,
+    # while the hook still sees the last layer's real output (the probabilities).
+    logits = runner.final_activation(model.layers) is activations.get("softmax")
+    hook = _Outputs()
+    score, backward = model.forward(model.cast_input(x), training=False, logits=logits,
+                                    input_gradient=saliency, hooks=[hook])
+    outputs = hook.outputs
     if not saliency:
         return outputs, None
-    score = outputs[score_at] if score_at >= 0 else x
     if score.ndim != 2:
         raise ValueError(f"saliency needs a model whose output is (N, classes), got output "
                          f"shape {score.shape[1:]}")
     grad = np.zeros_like(score)
     grad[np.arange(len(score)), outputs[-1].argmax(axis=1)] = 1.0
-    for back in reversed(backwards[:score_at + 1]):
-        grad = back(grad)
-    return outputs, grad
+    return outputs, backward(grad)
 
 
 def image_size(input_shape: tuple[int, ...]) -> tuple[int, int]:

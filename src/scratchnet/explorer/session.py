@@ -1,5 +1,6 @@
 """What the explorer knows: the model (reloaded when its checkpoint changes), its dead units on
-test images, the run directory's history, the confusion matrix and the doctor report.
+test images, the run directory's history (read by ``run_directory``), the confusion matrix and
+the doctor report.
 
 Every computation with the model holds ``self._lock``: a layer's backward closure writes the
 layer's ``grads``, so two requests must not run the same model at once.
@@ -7,9 +8,6 @@ layer's ``grads``, so two requests must not run the same model at once.
 from __future__ import annotations
 
 import base64
-import csv
-import io
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,11 +16,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from . import views
-from .adapters import default_model_path, image_size, prepare_canvas, trace_layers
+from . import run_directory, views
+from .adapters import image_size, prepare_canvas, trace_layers
+from .run_directory import resolve_source
 
 Array = np.ndarray
-RUN_FILE_SUFFIXES = (".png", ".json", ".csv")
 MAX_CANVAS_SIDE = 1024
 CELL_DIGITS = 64        # test digits returned for one confusion-matrix cell
 BATCH = 100            # a prediction from the page waits at most one batch
@@ -42,29 +40,6 @@ class Loaded:
     dead: list[list[int]] | None = None
     predictions: Array | None = None          # on the run's test samples
     doctor: dict[bool, dict[str, Any]] = field(default_factory=dict)
-
-
-def resolve_source(source: str | Path | None) -> tuple[Path, Path | None]:
-    """(model file, run directory or None) for ``scratchnet explore [RUN_DIR|MODEL]``."""
-    if source is None:
-        bundled = default_model_path()
-        if bundled is None:
-            raise ValueError("no model given and this installation has no bundled pretrained "
-                             "model; expected a run directory or a model file, e.g. "
-                             "'scratchnet train --epochs 1 --limit 5000 --out runs/quick' then "
-                             "'scratchnet explore runs/quick'.")
-        return bundled, None
-    path = Path(source)
-    if path.is_dir():
-        marks = ("model.snet", "run.json", "history.csv")
-        if not any((path / mark).exists() for mark in marks):
-            raise ValueError(f"{path} is not a run directory: expected one made by "
-                             f"'scratchnet train --out DIR' (with model.snet or run.json), "
-                             f"or a model file.")
-        return path / "model.snet", path
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such run directory or model file.")
-    return path, None
 
 
 class Explorer:
@@ -171,54 +146,23 @@ class Explorer:
         return result
 
     def _settings(self) -> dict[str, Any]:
-        if self.run_dir is None or not (self.run_dir / "run.json").is_file():
-            return {}
-        try:
-            return json.loads((self.run_dir / "run.json").read_text())
-        except (OSError, ValueError):
-            return {}
+        return run_directory.settings(self.run_dir)
 
     def run_info(self) -> dict[str, Any]:
         if self.run_dir is None:
             return {"run_dir": None}
         signature = self._signature()
-        evaluation = _read_json(self.run_dir / "evaluation.json")
+        evaluation = run_directory.read_json(self.run_dir / "evaluation.json")
         return {"run_dir": str(self.run_dir), "settings": self._settings(),
-                "status": self._status(signature), "history": self._history(),
+                "status": run_directory.status(self.run_dir, signature),
+                "history": run_directory.history(self.run_dir),
                 "checkpoint": _tag(signature) if signature else None,
                 "evaluation": evaluation and {k: evaluation.get(k)
                                               for k in ("samples", "loss", "accuracy")},
                 "files": self.run_files()}
 
-    def _status(self, signature: tuple[int, int] | None) -> str:
-        if signature is None:
-            return "waiting for the first checkpoint"
-        newer = [name for name in ("evaluation.json", "interrupted.snet")
-                 if (self.run_dir / name).exists()
-                 and (self.run_dir / name).stat().st_mtime_ns >= signature[0]]
-        if "evaluation.json" in newer:
-            return "finished"
-        return "interrupted" if newer else "training (or stopped)"
-
-    def _history(self) -> dict[str, Any]:
-        """Per-epoch metrics: history.csv (written every epoch) unless history.json (written at
-        the end) is newer."""
-        csv_path, json_path = self.run_dir / "history.csv", self.run_dir / "history.json"
-        csv_time = csv_path.stat().st_mtime_ns if csv_path.exists() else -1
-        json_time = json_path.stat().st_mtime_ns if json_path.exists() else -1
-        if json_time >= csv_time and json_time >= 0:
-            history = _read_json(json_path)
-            if history and "epoch" in history and "history" in history:
-                return history
-        if csv_time < 0:
-            return {"epoch": [], "history": {}}
-        return _read_history_csv(csv_path.read_text(errors="replace"))
-
     def run_files(self) -> list[str]:
-        if self.run_dir is None:
-            return []
-        return sorted(p.name for p in self.run_dir.iterdir()
-                      if p.is_file() and p.suffix in RUN_FILE_SUFFIXES)
+        return run_directory.files(self.run_dir)
 
     def run_file(self, name: str) -> Path:
         """A file directly in the run directory, by a name listed in :meth:`run_files`."""
@@ -268,33 +212,6 @@ class Explorer:
 
 def _tag(signature: tuple[int, int]) -> str:
     return f"{signature[0]}-{signature[1]}"
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _read_history_csv(text: str) -> dict[str, Any]:
-    """CSVLogger's file; a row being written (wrong field count, not numbers) is skipped."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        return {"epoch": [], "history": {}}
-    keys = rows[0][1:]
-    history: dict[str, Any] = {"epoch": [], "history": {k: [] for k in keys}}
-    for row in rows[1:]:
-        if len(row) != len(keys) + 1:
-            continue
-        try:
-            epoch, values = int(row[0]), [float(v) if v != "NA" else None for v in row[1:]]
-        except ValueError:
-            continue
-        history["epoch"].append(epoch)
-        for key, value in zip(keys, values):
-            history["history"][key].append(value)
-    return history
 
 
 def _canvas_pixels(payload: Any) -> Array:

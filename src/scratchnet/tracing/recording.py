@@ -4,9 +4,11 @@ The trace is computed in float64 from float32 inputs and weights, then stored as
 stored number is the correctly rounded value of the exact computation, so an implementation in
 any language differs from it by its own rounding only.
 
-``run_step`` is the one place that drives the layers (forward, loss, backward) and calls the
-hooks; when the engine's ``scratchnet.runner`` lands, it is the function to replace by the
-runner, with ``TraceRecorder`` passed as its hook object unchanged.
+``run_step`` runs one step through the model's runner (``model.forward(..., hooks=[recorder])``)
+with :class:`TraceRecorder` as its hook, and records the loss around it (the runner knows no
+loss). The run is the unfused one the trace spec describes (docs/implement-it-yourself.md): the
+model's full output, softmax included, then the loss on it; a hooked run keeps only the
+one-layer fusions, which are bit-exact with the layers' own forward and backward.
 """
 from __future__ import annotations
 
@@ -91,22 +93,14 @@ class TraceRecorder:
 
 
 def run_step(model: Any, x: Array, y: Array, hook: TraceRecorder) -> None:
-    """THE ADAPTER: one forward + loss + backward through ``model.layers``, calling the hook as
-    the engine's runner will (plus ``after_loss``); leaves the gradients in ``layer.grads``."""
-    backwards, h = [], x
-    for layer in model.layers:
-        out, back = layer.forward(h, True)
-        hook.after_forward(layer, h, out)
-        backwards.append((layer, back))
-        h = out
-    value, loss_backward = model.loss.forward(y, h)
+    """One forward + loss + backward of ``model`` on (x, y) through its runner, ``hook``
+    attached (and told the loss: ``after_loss``); leaves the gradients in ``layer.grads``.
+    Unfused: the loss sees the model's output (probabilities), not its logits."""
+    out, backward = model.forward(x, training=True, hooks=[hook])
+    value, loss_backward = model.loss.forward(y, out)
     grad = loss_backward()
     hook.after_loss(model.loss, value, grad)
-    for layer, back in reversed(backwards):
-        grad_input = back(grad)
-        hook.after_backward(layer, grad, grad_input,
-                            {key: g.copy() for key, g in layer.grads.items()})
-        grad = grad_input
+    backward(grad)
 
 
 def float64_copy(model: Any, loss: Any, optimizer: Any, seed: int) -> Any:
