@@ -168,16 +168,18 @@ class Sequential(ModelAPI, WeightsAndConfig):
                 for key in layer.trainable_params}
 
     def forward_loss(self, x: Array, y: Array, training: bool = False,
-                     input_gradient: bool = True, hooks: Any = ()
+                     input_gradient: bool = True, hooks: Any = (),
+                     sample_weight: Array | None = None
                      ) -> tuple[float, Array, Callable[[], Any]]:
         """Forward and loss on one batch, through the fused softmax+cross-entropy path when the
         model has one. Returns (loss value, output probabilities, backward): ``backward()``
         back-propagates the loss, fills every layer's ``grads`` and returns dL/dx (None with
-        ``input_gradient=False``). ``hooks`` as in ``forward``."""
+        ``input_gradient=False``). ``hooks`` as in ``forward``; ``sample_weight`` (N,) weighs
+        the per-sample losses (``losses.Loss.weighted_forward``)."""
         fused = self.fused_loss
         out, backward = self.forward(x, training=training, logits=fused is not None,
                                      input_gradient=input_gradient, hooks=hooks)
-        value, loss_backward = (fused or self.loss).forward(y, out)
+        value, loss_backward = (fused or self.loss).weighted_forward(y, out, sample_weight)
         value += regularizers.regularization_loss(self.layers)   # weight penalties, as Keras
         y_pred = self.final_activation(out) if fused is not None else out
 
@@ -187,12 +189,13 @@ class Sequential(ModelAPI, WeightsAndConfig):
             return grad_x
         return value, y_pred, backward_with_penalties
 
-    def compute_loss_and_gradients(self, x: Array, y: Array,
-                                   training: bool = True) -> tuple[float, Array]:
+    def compute_loss_and_gradients(self, x: Array, y: Array, training: bool = True,
+                                   sample_weight: Array | None = None) -> tuple[float, Array]:
         """Forward, loss and backward on one batch; leaves gradients in each layer's ``grads``.
         Returns the batch loss and the model output (probabilities, not logits). The gradient
         with respect to x is not needed here, so the first layer may skip computing it."""
-        value, y_pred, backward = self.forward_loss(x, y, training, input_gradient=False)
+        value, y_pred, backward = self.forward_loss(x, y, training, input_gradient=False,
+                                                    sample_weight=sample_weight)
         backward()
         return value, y_pred
 
@@ -212,18 +215,22 @@ class Sequential(ModelAPI, WeightsAndConfig):
         return {name: metrics_module.get(name, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
                 for name in self.metric_names}
 
-    def train_on_batch(self, x: Any, y: Any) -> float | list[float]:
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None) -> float | list[float]:
         """One optimizer step on one batch; returns [loss, *metrics] (or the loss alone)."""
+        from .sample_weights import fit_weights
         x, y = self.check_data(x, y, "train_on_batch")
-        logs = self.train_step(self.cast_input(x), y)
+        logs = self.train_step(self.cast_input(x), y, fit_weights(sample_weight, class_weight, y))
         return self._as_result(logs)
 
-    def train_step(self, x: Array, y: Array) -> dict[str, float]:
+    def train_step(self, x: Array, y: Array,
+                   sample_weight: Array | None = None) -> dict[str, float]:
         """One update on a checked, cast batch; returns {"loss": ..., metric: ...}. A step whose
         loss or gradients are NaN/Inf is *not* applied: the weights stay the last good ones,
         and ``nonfinite_batch`` keeps the batch for diagnosis (``callbacks.TerminateOnNaN``
         stops training there and names the layer)."""
-        value, y_pred = self.compute_loss_and_gradients(x, y, training=True)
+        value, y_pred = self.compute_loss_and_gradients(x, y, training=True,
+                                                        sample_weight=sample_weight)
         grads = self.trainable_grads()
         # One sum per gradient is far cheaper than isfinite over every entry, and NaN/Inf
         # propagate through it.
@@ -262,32 +269,44 @@ class Sequential(ModelAPI, WeightsAndConfig):
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: list[callbacks_module.Callback] | None = None,
             validation_split: float = 0.0, validation_data: tuple[Any, Any] | None = None,
-            shuffle: bool = True, initial_epoch: int = 0,
+            shuffle: bool = True, class_weight: dict[int, float] | None = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_freq: int | list[int] = 1,
             seed: int | None = None) -> callbacks_module.History:
         """Train for ``epochs`` epochs (Keras semantics; batch_size defaults to 32).
 
         ``validation_split`` holds out the *last* fraction of x/y, before shuffling (as Keras).
         ``seed`` fixes shuffling and dropout masks; weights are fixed by ``set_random_seed``
-        before the layers are built.
+        before the layers are built. ``sample_weight`` (N,) / ``class_weight`` {class: weight}
+        weigh the per-sample losses (see ``losses.Loss.weighted_forward``);
+        ``steps_per_epoch``, ``validation_freq``: see ``training.fit_loop``.
         """
         seed = validation.check_seed(seed, "fit: seed")
         return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_split=validation_split,
                         validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch, seed=seed)
+                        initial_epoch=initial_epoch, seed=seed, class_weight=class_weight,
+                        sample_weight=sample_weight, steps_per_epoch=steps_per_epoch,
+                        validation_freq=validation_freq)
 
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: int | str = "auto",
+                 sample_weight: Any = None,
+                 callbacks: list[callbacks_module.Callback] | None = None,
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``.
-        ``verbose``: "auto" (a progress bar when stderr is a terminal), 0, 1 (a bar), 2."""
-        means = evaluate_loop(self, x, y, batch_size, verbose)
+        ``verbose``: "auto" (a progress bar when stderr is a terminal), 0, 1 (a bar), 2.
+        ``sample_weight`` (N,) weighs the loss (metrics stay unweighted, as Keras's ``metrics``);
+        ``callbacks`` get ``on_test_*`` hooks."""
+        means = evaluate_loop(self, x, y, batch_size, verbose, sample_weight=sample_weight,
+                              callbacks=callbacks)
         return means if return_dict else self._as_result(means)
 
-    def predict(self, x: Any, batch_size: int | None = None,
-                verbose: int | str = "auto") -> Array:
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto",
+                callbacks: list[callbacks_module.Callback] | None = None) -> Array:
         """Model outputs for x (N, *input_shape) -> (N, *output_shape), in inference mode.
-        ``verbose`` as in ``evaluate``. NaN/Inf input is refused (as fit and evaluate)."""
-        return predict_loop(self, x, batch_size, verbose)
+        ``verbose`` as in ``evaluate``. NaN/Inf input is refused (as fit and evaluate).
+        ``callbacks`` get ``on_predict_*`` hooks (batch logs: {"outputs": the batch's})."""
+        return predict_loop(self, x, batch_size, verbose, callbacks=callbacks)
 
     def __call__(self, x: Array, training: bool = False) -> Array:
         x = validation.as_numeric_array(x, "x")
