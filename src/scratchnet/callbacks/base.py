@@ -86,5 +86,25 @@ class History(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
+        self._last_logs = logs if logs is not None else {}
+        for key, value in self._last_logs.items():
             self.history.setdefault(key, []).append(value)
+
+    # History runs first (ModelCheckpoint saves the history with the epoch in it), so keys that
+    # later callbacks add to the same epoch's logs (ReduceLROnPlateau's "learning_rate") are
+    # picked up here, at the next epoch's start and at the end of training.
+    def _catch_up(self) -> None:
+        logs = getattr(self, "_last_logs", None)
+        if not logs:
+            return
+        for key, value in logs.items():
+            values = self.history.setdefault(key, [])
+            if len(values) < len(self.epoch):
+                values.extend([None] * (len(self.epoch) - 1 - len(values)) + [value])
+        self._last_logs = None
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._catch_up()
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self._catch_up()
