@@ -36,7 +36,8 @@ class Sequential(ModelAPI, WeightsAndConfig):
         self.input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
-        self.metric_names: list[str] = []
+        self.metric_names: list[str] = []   # the logs keys of compiled_metrics
+        self.compiled_metrics: list[Any] = []
         self.stop_training = False
         self.nonfinite_batch: Array | None = None
         self.initial_epoch = 0   # epochs already trained (set by load_model)
@@ -117,17 +118,16 @@ class Sequential(ModelAPI, WeightsAndConfig):
 
     # --- compile -----------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                metrics: list[str] | None = None) -> None:
-        """Choose optimizer (name or instance; Keras default "rmsprop"), loss and metrics."""
+                metrics: list[Any] | None = None) -> None:
+        """Choose optimizer (name or instance; Keras default "rmsprop"), loss and metrics
+        (names such as "accuracy" / "mae" / any loss name, Metric objects, or functions
+        f(y_true, y_pred); see ``metrics.check_all``)."""
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
-        for name in metrics:
-            if name not in metrics_module.KNOWN:
-                raise ValueError(f"Unknown metric {name!r}; expected one of {metrics_module.KNOWN}")
-        self.metric_names = ["accuracy" if m == "acc" else m for m in metrics]
+        self.compiled_metrics = metrics_module.check_all(metrics)
+        self.metric_names = [metrics_module.name_of(m) for m in self.compiled_metrics]
         self._update_fused_loss()
 
     @property
@@ -212,8 +212,8 @@ class Sequential(ModelAPI, WeightsAndConfig):
 
     def metric_values(self, y: Array, y_pred: Array) -> dict[str, float]:
         """{metric name: value} of the compiled metrics on one batch."""
-        return {name: metrics_module.get(name, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
-                for name in self.metric_names}
+        return {name: metrics_module.get(metric, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
+                for name, metric in zip(self.metric_names, self.compiled_metrics)}
 
     def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
                        class_weight: dict[int, float] | None = None) -> float | list[float]:

@@ -87,6 +87,7 @@ class History(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         self.epoch.append(epoch)
         self._last_logs = logs if logs is not None else {}
+        self._recorded = set(self._last_logs)
         for key, value in self._last_logs.items():
             self.history.setdefault(key, []).append(value)
 
@@ -98,9 +99,8 @@ class History(Callback):
         if not logs:
             return
         for key, value in logs.items():
-            values = self.history.setdefault(key, [])
-            if len(values) < len(self.epoch):
-                values.extend([None] * (len(self.epoch) - 1 - len(values)) + [value])
+            if key not in self._recorded:
+                self.history.setdefault(key, []).append(value)
         self._last_logs = None
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
