@@ -48,13 +48,17 @@ def test_metric_objects_names_and_values():
 def test_mae_and_mse_names_and_functions():
     sn.set_random_seed(0)
     model = sn.Sequential([layers.Dense(1, input_shape=(4,))])
-    model.compile(optimizer="sgd", loss="mse", metrics=["mae", metrics.mse,
-                                                        metrics.MeanAbsoluteError(name="m")])
+    model.compile(optimizer="sgd", loss="mse", metrics=[
+        "mae", metrics.mse, metrics.MeanAbsoluteError(name="m"), sn.losses.Huber(delta=0.5)])
     x, labels = data()
     y = labels.astype(np.float32)
-    loss, mae, mse, m = model.evaluate(x, y, verbose=0)
+    loss, mae, mse, m, huber = model.evaluate(x, y, verbose=0)
     p = model.predict(x, verbose=0)[:, 0]
     assert mae == pytest.approx(np.abs(p - y).mean(), rel=1e-5) and m == pytest.approx(mae)
+    e = np.abs(p - y)
+    assert huber == pytest.approx(np.where(e <= 0.5, e * e / 2, 0.5 * (e - 0.25)).mean(),
+                                  rel=1e-5)
+    assert model.metric_names == ["mae", "mean_squared_error", "m", "huber"]
     assert mse == pytest.approx(((p - y) ** 2).mean(), rel=1e-5) == pytest.approx(loss)
 
 

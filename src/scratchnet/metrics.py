@@ -208,10 +208,17 @@ def _is_function(identifier: Any) -> bool:
     return callable(identifier) and not isinstance(identifier, (Metric, type))
 
 
+def _is_loss(identifier: Any) -> bool:
+    from .losses import Loss
+    return isinstance(identifier, Loss)   # metrics=[losses.categorical_crossentropy]
+
+
 def name_of(identifier: str | Metric | MetricFn) -> str:
     """The logs key of a metric: its name (``"acc"`` is logged as ``"accuracy"``); a function
     (``keras.metrics.mae`` or one of the user's own) is logged under its ``__name__``."""
     if isinstance(identifier, Metric):
+        return identifier.name
+    if _is_loss(identifier):
         return identifier.name
     if isinstance(identifier, str) and identifier in KNOWN:
         return "accuracy" if identifier == "acc" else identifier
@@ -254,7 +261,7 @@ def serialize(identifiers: list[str | Metric | MetricFn]) -> list[Any]:
     for metric in identifiers:
         if isinstance(metric, Metric):
             stored.append({"class_name": type(metric).__name__, "config": metric.get_config()})
-        elif isinstance(metric, str) or metric.__name__ in _METRICS:
+        elif isinstance(metric, str) or name_of(metric) in _METRICS:
             stored.append(name_of(metric))
         else:
             import warnings
@@ -278,6 +285,8 @@ def get(identifier: str | Metric | MetricFn, y_true_shape: tuple[int, ...],
     name. A function's value is averaged over the batch (it may return per-sample values)."""
     if isinstance(identifier, Metric):
         return identifier.batch_function(y_true_shape, y_pred_shape, loss_name)
+    if _is_loss(identifier):
+        return lambda y_true, y_pred: identifier(np.asarray(y_true), y_pred)
     name = name_of(identifier)
     if name == "accuracy":
         return resolve_accuracy(y_true_shape, y_pred_shape, loss_name)
