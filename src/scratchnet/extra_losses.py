@@ -33,6 +33,10 @@ class ElementwiseLoss(Loss):
         value = float(np.mean(self.values(y, y_pred)))
         return value, lambda: (self.derivative(y, y_pred) / y_pred.size).astype(y_pred.dtype)
 
+    def per_sample(self, y_true, y_pred):
+        values = self.values(y_true.astype(y_pred.dtype, copy=False), y_pred)
+        return values.reshape(len(y_pred), -1).mean(axis=1)
+
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name}
 

@@ -44,8 +44,36 @@ class Loss:
     def forward(self, y_true: Array, y_pred: Array) -> tuple[float, Callable[[], Array]]:
         raise NotImplementedError
 
-    def __call__(self, y_true: Array, y_pred: Array) -> float:
-        return self.forward(y_true, y_pred)[0]
+    def __call__(self, y_true: Array, y_pred: Array, sample_weight: Any = None) -> float:
+        return self.weighted_forward(y_true, y_pred, sample_weight)[0]
+
+    def per_sample(self, y_true: Array, y_pred: Array) -> Array:
+        """The loss of each sample, shape (N,): the batch loss is their mean. This default runs
+        ``forward`` on one sample at a time, so it holds for any subclass; the common losses
+        override it with one vectorised pass."""
+        return np.array([self.forward(y_true[i:i + 1], y_pred[i:i + 1])[0]
+                         for i in range(len(y_pred))])
+
+    def weighted_forward(self, y_true: Array, y_pred: Array, sample_weight: Array | None
+                         ) -> tuple[float, Callable[[], Array]]:
+        """``forward`` with per-sample weights w (N,), Keras 3's "sum_over_batch_size":
+        sum_i(w_i * loss_i) / N -- divided by the batch size N, *not* by sum(w), so weights 0.5
+        halve the loss. Every sample's loss depends on its own row of y_pred only, so the
+        gradient is the unweighted one with row i scaled by w_i. The one place sample weights
+        (and class weights, converted to them) enter the loss path."""
+        value, backward = self.forward(y_true, y_pred)
+        if sample_weight is None:
+            return value, backward
+        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        if len(weights) != len(y_pred):
+            raise ValueError(f"sample_weight has {len(weights)} entries for a batch of "
+                             f"{len(y_pred)} samples; expected one weight per sample.")
+        value = float(np.dot(self.per_sample(y_true, y_pred), weights) / len(weights))
+        row_scale = weights.reshape(-1, *([1] * (y_pred.ndim - 1)))
+
+        def weighted_backward() -> Array:
+            return (backward() * row_scale).astype(y_pred.dtype, copy=False)
+        return value, weighted_backward
 
     def check_targets(self, y_true: Array, output_shape: tuple[int, ...]) -> None:
         """Raise a clear error if labels (N, ...) cannot go with outputs (N, *output_shape)."""
@@ -76,6 +104,10 @@ class MeanSquaredError(Loss):
         value = float(np.mean(diff * diff))
         return value, lambda: diff * np.asarray(2.0 / diff.size, dtype=y_pred.dtype)
 
+    def per_sample(self, y_true, y_pred):
+        diff = y_pred - y_true.astype(y_pred.dtype, copy=False)
+        return (diff * diff).reshape(len(diff), -1).mean(axis=1)
+
     def get_config(self):
         return {"name": self.name}
 
@@ -104,6 +136,15 @@ class CategoricalCrossentropy(Loss):
             return ((grad_q - (grad_q * q).sum(-1, keepdims=True)) / total).astype(y_pred.dtype)
         return value, backward
 
+    def per_sample(self, y_true, y_pred):
+        y = y_true.astype(y_pred.dtype, copy=False)
+        if self.from_logits:
+            terms = -(y * (y_pred - _logsumexp(y_pred))).sum(axis=-1)
+        else:
+            q = y_pred / y_pred.sum(axis=-1, keepdims=True)
+            terms = -(y * np.log(np.clip(q, EPSILON, 1 - EPSILON))).sum(axis=-1)
+        return terms.reshape(len(y_pred), -1).mean(axis=1)
+
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Categorical cross-entropy with integer class labels, shape (N,) or (N, 1)."""
@@ -118,6 +159,11 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         one_hot = np.zeros(y_pred.shape, dtype=y_pred.dtype)
         one_hot[np.arange(labels.size), labels] = 1
         return super().forward(one_hot, y_pred)
+
+    def per_sample(self, y_true, y_pred):
+        one_hot = np.eye(y_pred.shape[-1], dtype=y_pred.dtype)[
+            np.asarray(y_true).reshape(-1).astype(np.intp)]
+        return super().per_sample(one_hot, y_pred)
 
     def check_targets(self, y_true, output_shape):
         classes = output_shape[-1]
@@ -151,6 +197,16 @@ class BinaryCrossentropy(Loss):
             inside = (y_pred >= EPSILON) & (y_pred <= 1 - EPSILON)
             return (np.where(inside, (p - y) / (p * (1 - p)), 0) / size).astype(y_pred.dtype)
         return value, backward
+
+    def per_sample(self, y_true, y_pred):
+        y = y_true.astype(y_pred.dtype, copy=False)
+        if self.from_logits:
+            z = y_pred
+            terms = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        else:
+            p = np.clip(y_pred, EPSILON, 1 - EPSILON)
+            terms = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+        return terms.reshape(len(y_pred), -1).mean(axis=1)
 
     def check_targets(self, y_true, output_shape):
         super().check_targets(y_true, output_shape)

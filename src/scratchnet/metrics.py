@@ -76,8 +76,22 @@ _METRICS: dict[str, MetricFn] = {
     "top_k_categorical_accuracy": top_k_categorical_accuracy,
     "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
 }
-KNOWN = ("accuracy", "acc", *_METRICS)
 mae, mse = mean_absolute_error, mean_squared_error
+
+
+def _loss_metrics() -> dict[str, MetricFn]:
+    """Every loss name is also a metric name, as in Keras (metrics=["categorical_crossentropy"]):
+    the batch mean of the loss, computed by the loss itself."""
+    from . import losses
+
+    def metric(name: str) -> MetricFn:
+        loss = losses.get(name)
+        return lambda y_true, y_pred: loss(np.asarray(y_true), y_pred)
+    return {name: metric(name) for name in sorted(losses._ALIASES) if name not in _METRICS}
+
+
+_METRICS.update(_loss_metrics())
+KNOWN = ("accuracy", "acc", *_METRICS)
 
 
 # --- metric objects -----------------------------------------------------------------------------
@@ -156,6 +170,9 @@ class BinaryAccuracy(Metric):
         return lambda y_true, y_pred: binary_accuracy(
             np.asarray(y_true).reshape(y_pred.shape), y_pred, self.threshold)
 
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "threshold": self.threshold}
+
 
 class TopKCategoricalAccuracy(Metric):
     """The true class (one-hot y_true) is among the k highest scores; k = 5 by default."""
@@ -171,6 +188,9 @@ class TopKCategoricalAccuracy(Metric):
         fn = sparse_top_k_categorical_accuracy if self.sparse else top_k_categorical_accuracy
         return lambda y_true, y_pred: fn(y_true, y_pred, self.k)
 
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "k": self.k}
+
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     """The true class (integer y_true) is among the k highest scores; k = 5 by default."""
@@ -179,24 +199,97 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
 
 
 # --- resolving what compile(metrics=[...]) was given --------------------------------------------
-def name_of(identifier: str | Metric) -> str:
-    """The logs key of a metric: its name (``"acc"`` is logged as ``"accuracy"``)."""
+CLASSES: dict[str, type[Metric]] = {cls.__name__: cls for cls in (
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, MeanAbsoluteError,
+    MeanSquaredError, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy)}
+
+
+def _is_function(identifier: Any) -> bool:
+    return callable(identifier) and not isinstance(identifier, (Metric, type))
+
+
+def _is_loss(identifier: Any) -> bool:
+    from .losses import Loss
+    return isinstance(identifier, Loss)   # metrics=[losses.categorical_crossentropy]
+
+
+def name_of(identifier: str | Metric | MetricFn) -> str:
+    """The logs key of a metric: its name (``"acc"`` is logged as ``"accuracy"``); a function
+    (``keras.metrics.mae`` or one of the user's own) is logged under its ``__name__``."""
     if isinstance(identifier, Metric):
+        return identifier.name
+    if _is_loss(identifier):
         return identifier.name
     if isinstance(identifier, str) and identifier in KNOWN:
         return "accuracy" if identifier == "acc" else identifier
-    if callable(identifier) and getattr(identifier, "__name__", None) in _METRICS:
-        return identifier.__name__    # metrics=[keras.metrics.mae]
-    raise ValueError(f"Unknown metric {identifier!r}; expected one of {KNOWN} or a "
-                     f"scratchnet.metrics.Metric object such as SparseCategoricalAccuracy().")
+    if _is_function(identifier) and getattr(identifier, "__name__", "<lambda>") != "<lambda>":
+        return identifier.__name__
+    raise ValueError(f"Unknown metric {identifier!r}; expected one of {KNOWN}, a "
+                     f"scratchnet.metrics.Metric object such as SparseCategoricalAccuracy(), or "
+                     f"a named function f(y_true, y_pred).")
 
 
-def get(identifier: str | Metric, y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...],
-        loss_name: str) -> MetricFn:
-    """The batch function for a metric name or object, given the shapes and the loss name."""
+def check_all(identifiers: Any) -> list[str | Metric | MetricFn]:
+    """compile's ``metrics=``: a list of names, Metric objects (or their saved configs) and
+    functions, each checked, with distinct log keys."""
+    if identifiers is None:
+        return []
+    if isinstance(identifiers, (str, Metric)) or _is_function(identifiers):
+        identifiers = [identifiers]
+    if isinstance(identifiers, dict) and "class_name" not in identifiers:
+        raise TypeError("compile: metrics as a dict {output: [...]} is for several outputs; a "
+                        "Sequential model has one: pass a list, e.g. metrics=['accuracy'].")
+    if not isinstance(identifiers, (list, tuple)):
+        raise TypeError(f"compile: metrics must be a list of metric names, Metric objects or "
+                        f"functions, got {type(identifiers).__name__}")
+    resolved = [_from_config(m) if isinstance(m, dict) else m for m in identifiers]
+    if any(isinstance(m, type) and issubclass(m, Metric) for m in resolved):
+        raise TypeError("compile: metrics needs Metric *objects*, e.g. "
+                        "metrics.SparseCategoricalAccuracy(), not the class itself.")
+    names = [name_of(m) for m in resolved]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"compile: metrics {repeated} appear more than once; give objects "
+                         f"distinct names, e.g. SparseCategoricalAccuracy(name='acc_2').")
+    return [("accuracy" if m == "acc" else m) if isinstance(m, str) else m for m in resolved]
+
+
+def serialize(identifiers: list[str | Metric | MetricFn]) -> list[Any]:
+    """What a model file stores for ``check_all``'s result: names and Metric configs. A user's
+    own function cannot be stored (no pickle): it is left out with a warning."""
+    stored: list[Any] = []
+    for metric in identifiers:
+        if isinstance(metric, Metric):
+            stored.append({"class_name": type(metric).__name__, "config": metric.get_config()})
+        elif isinstance(metric, str) or name_of(metric) in _METRICS:
+            stored.append(name_of(metric))
+        else:
+            import warnings
+            warnings.warn(f"metric function {metric.__name__!r} is not saved in the model file "
+                          f"(code is never stored); pass it to compile again after loading.",
+                          UserWarning, stacklevel=3)
+    return stored
+
+
+def _from_config(config: dict[str, Any]) -> Metric:
+    cls = CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"Unknown metric class {config.get('class_name')!r}; expected one of "
+                         f"{sorted(CLASSES)}")
+    return cls(**config.get("config", {}))
+
+
+def get(identifier: str | Metric | MetricFn, y_true_shape: tuple[int, ...],
+        y_pred_shape: tuple[int, ...], loss_name: str) -> MetricFn:
+    """The batch function for a metric name, object or function, given the shapes and the loss
+    name. A function's value is averaged over the batch (it may return per-sample values)."""
     if isinstance(identifier, Metric):
         return identifier.batch_function(y_true_shape, y_pred_shape, loss_name)
+    if _is_loss(identifier):
+        return lambda y_true, y_pred: identifier(np.asarray(y_true), y_pred)
     name = name_of(identifier)
     if name == "accuracy":
         return resolve_accuracy(y_true_shape, y_pred_shape, loss_name)
-    return _METRICS[name]
+    if name in _METRICS:
+        return _METRICS[name]
+    return lambda y_true, y_pred: float(np.mean(identifier(y_true, y_pred)))

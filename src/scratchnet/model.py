@@ -37,7 +37,8 @@ class Sequential(ForwardAndGradients, ModelAPI, WeightsAndConfig):
         self.input_shape: tuple[int, ...] | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
-        self.metric_names: list[str] = []
+        self.metric_names: list[str] = []   # the logs keys of compiled_metrics
+        self.compiled_metrics: list[Any] = []
         self.stop_training = False
         self.nonfinite_batch: Array | None = None
         self.initial_epoch = 0   # epochs already trained (set by load_model)
@@ -118,17 +119,16 @@ class Sequential(ForwardAndGradients, ModelAPI, WeightsAndConfig):
 
     # --- compile -----------------------------------------------------------------------------
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
-                metrics: list[str] | None = None) -> None:
-        """Choose optimizer (name or instance; Keras default "rmsprop"), loss and metrics."""
+                metrics: list[Any] | None = None) -> None:
+        """Choose optimizer (name or instance; Keras default "rmsprop"), loss and metrics
+        (names such as "accuracy" / "mae" / any loss name, Metric objects, or functions
+        f(y_true, y_pred); see ``metrics.check_all``)."""
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'.")
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
-        for name in metrics:
-            if name not in metrics_module.KNOWN:
-                raise ValueError(f"Unknown metric {name!r}; expected one of {metrics_module.KNOWN}")
-        self.metric_names = ["accuracy" if m == "acc" else m for m in metrics]
+        self.compiled_metrics = metrics_module.check_all(metrics)
+        self.metric_names = [metrics_module.name_of(m) for m in self.compiled_metrics]
         self._update_fused_loss()
 
     @property
@@ -149,21 +149,25 @@ class Sequential(ForwardAndGradients, ModelAPI, WeightsAndConfig):
 
     def metric_values(self, y: Array, y_pred: Array) -> dict[str, float]:
         """{metric name: value} of the compiled metrics on one batch."""
-        return {name: metrics_module.get(name, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
-                for name in self.metric_names}
+        return {name: metrics_module.get(metric, y.shape, y_pred.shape, self.loss.name)(y, y_pred)
+                for name, metric in zip(self.metric_names, self.compiled_metrics)}
 
-    def train_on_batch(self, x: Any, y: Any) -> float | list[float]:
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None) -> float | list[float]:
         """One optimizer step on one batch; returns [loss, *metrics] (or the loss alone)."""
+        from .sample_weights import fit_weights
         x, y = self.check_data(x, y, "train_on_batch")
-        logs = self.train_step(self.cast_input(x), y)
+        logs = self.train_step(self.cast_input(x), y, fit_weights(sample_weight, class_weight, y))
         return self._as_result(logs)
 
-    def train_step(self, x: Array, y: Array) -> dict[str, float]:
+    def train_step(self, x: Array, y: Array,
+                   sample_weight: Array | None = None) -> dict[str, float]:
         """One update on a checked, cast batch; returns {"loss": ..., metric: ...}. A step whose
         loss or gradients are NaN/Inf is *not* applied: the weights stay the last good ones,
         and ``nonfinite_batch`` keeps the batch for diagnosis (``callbacks.TerminateOnNaN``
         stops training there and names the layer)."""
-        value, y_pred = self.compute_loss_and_gradients(x, y, training=True)
+        value, y_pred = self.compute_loss_and_gradients(x, y, training=True,
+                                                        sample_weight=sample_weight)
         grads = self.trainable_grads()
         # One sum per gradient is far cheaper than isfinite over every entry, and NaN/Inf
         # propagate through it.
@@ -202,32 +206,44 @@ class Sequential(ForwardAndGradients, ModelAPI, WeightsAndConfig):
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", callbacks: list[callbacks_module.Callback] | None = None,
             validation_split: float = 0.0, validation_data: tuple[Any, Any] | None = None,
-            shuffle: bool = True, initial_epoch: int = 0,
+            shuffle: bool = True, class_weight: dict[int, float] | None = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_freq: int | list[int] = 1,
             seed: int | None = None) -> callbacks_module.History:
         """Train for ``epochs`` epochs (Keras semantics; batch_size defaults to 32).
 
         ``validation_split`` holds out the *last* fraction of x/y, before shuffling (as Keras).
         ``seed`` fixes shuffling and dropout masks; weights are fixed by ``set_random_seed``
-        before the layers are built.
+        before the layers are built. ``sample_weight`` (N,) / ``class_weight`` {class: weight}
+        weigh the per-sample losses (see ``losses.Loss.weighted_forward``);
+        ``steps_per_epoch``, ``validation_freq``: see ``training.fit_loop``.
         """
         seed = validation.check_seed(seed, "fit: seed")
         return fit_loop(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_split=validation_split,
                         validation_data=validation_data, shuffle=shuffle,
-                        initial_epoch=initial_epoch, seed=seed)
+                        initial_epoch=initial_epoch, seed=seed, class_weight=class_weight,
+                        sample_weight=sample_weight, steps_per_epoch=steps_per_epoch,
+                        validation_freq=validation_freq)
 
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: int | str = "auto",
+                 sample_weight: Any = None,
+                 callbacks: list[callbacks_module.Callback] | None = None,
                  return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """Loss and metrics over (x, y), sample-weighted means over batches of ``batch_size``.
-        ``verbose``: "auto" (a progress bar when stderr is a terminal), 0, 1 (a bar), 2."""
-        means = evaluate_loop(self, x, y, batch_size, verbose)
+        ``verbose``: "auto" (a progress bar when stderr is a terminal), 0, 1 (a bar), 2.
+        ``sample_weight`` (N,) weighs the loss (metrics stay unweighted, as Keras's ``metrics``);
+        ``callbacks`` get ``on_test_*`` hooks."""
+        means = evaluate_loop(self, x, y, batch_size, verbose, sample_weight=sample_weight,
+                              callbacks=callbacks)
         return means if return_dict else self._as_result(means)
 
-    def predict(self, x: Any, batch_size: int | None = None,
-                verbose: int | str = "auto") -> Array:
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = "auto",
+                callbacks: list[callbacks_module.Callback] | None = None) -> Array:
         """Model outputs for x (N, *input_shape) -> (N, *output_shape), in inference mode.
-        ``verbose`` as in ``evaluate``. NaN/Inf input is refused (as fit and evaluate)."""
-        return predict_loop(self, x, batch_size, verbose)
+        ``verbose`` as in ``evaluate``. NaN/Inf input is refused (as fit and evaluate).
+        ``callbacks`` get ``on_predict_*`` hooks (batch logs: {"outputs": the batch's})."""
+        return predict_loop(self, x, batch_size, verbose, callbacks=callbacks)
 
     def __call__(self, x: Array, training: bool = False) -> Array:
         x = validation.as_numeric_array(x, "x")

@@ -100,6 +100,8 @@ class ModelAPI:
         from safetensors.numpy import save
 
         from .files import atomic_write
+        from .keras_files import warn_if_keras_name
+        warn_if_keras_name(filepath, "save_weights")
         path = Path(filepath)
         if path.exists() and not overwrite:
             raise FileExistsError(f"save_weights: {path} exists and overwrite=False")
@@ -114,6 +116,8 @@ class ModelAPI:
         path = Path(filepath)
         if not path.is_file():
             raise FileNotFoundError(f"load_weights: no such file {str(path)!r}")
+        from .keras_files import refuse_foreign
+        refuse_foreign(path, "load_weights")
         try:
             with safe_open(str(path), framework="np") as handle:
                 stored = {key: handle.get_tensor(key) for key in handle.keys()}

@@ -46,17 +46,19 @@ class ForwardAndGradients:
                 for key in layer.trainable_params}
 
     def forward_loss(self, x: Array, y: Array, training: bool = False,
-                     input_gradient: bool = True, hooks: Any = (), backward: bool = True
+                     input_gradient: bool = True, hooks: Any = (), backward: bool = True,
+                     sample_weight: Array | None = None
                      ) -> tuple[float, Array, Callable[[], Any]]:
         """Forward and loss on one batch, through the fused softmax+cross-entropy path when the
         model has one. Returns (loss value, output probabilities, backward): ``backward()``
         back-propagates the loss, fills every layer's ``grads`` and returns dL/dx (None with
-        ``input_gradient=False``). ``hooks`` as in ``forward``."""
+        ``input_gradient=False``). ``hooks`` as in ``forward``; ``sample_weight`` (N,) weighs
+        the per-sample losses (``losses.Loss.weighted_forward``)."""
         fused = self.fused_loss
         out, backward = self.forward(x, training=training, logits=fused is not None,
                                      input_gradient=input_gradient, hooks=hooks,
                                      backward=backward)
-        value, loss_backward = (fused or self.loss).forward(y, out)
+        value, loss_backward = (fused or self.loss).weighted_forward(y, out, sample_weight)
         value += regularizers.regularization_loss(self.layers)   # weight penalties, as Keras
         y_pred = self.final_activation(out) if fused is not None else out
 
@@ -66,12 +68,13 @@ class ForwardAndGradients:
             return grad_x
         return value, y_pred, backward_with_penalties
 
-    def compute_loss_and_gradients(self, x: Array, y: Array,
-                                   training: bool = True) -> tuple[float, Array]:
+    def compute_loss_and_gradients(self, x: Array, y: Array, training: bool = True,
+                                   sample_weight: Array | None = None) -> tuple[float, Array]:
         """Forward, loss and backward on one batch; leaves gradients in each layer's ``grads``.
         Returns the batch loss and the model output (probabilities, not logits). The gradient
         with respect to x is not needed here, so the first layer may skip computing it."""
-        value, y_pred, backward = self.forward_loss(x, y, training, input_gradient=False)
+        value, y_pred, backward = self.forward_loss(x, y, training, input_gradient=False,
+                                                    sample_weight=sample_weight)
         backward()
         return value, y_pred
 

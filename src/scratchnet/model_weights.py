@@ -62,5 +62,8 @@ class WeightsAndConfig:
 
     def save(self, filepath: Any) -> None:
         """Write architecture, weights, optimizer and training state to one safetensors file,
-        atomically. Reload with ``scratchnet.load_model(filepath)``."""
+        atomically. Reload with ``scratchnet.load_model(filepath)``. A Keras name (``.keras``,
+        ``.h5``) is honoured, with a one-time warning that the content is scratchnet's."""
+        from .keras_files import warn_if_keras_name
+        warn_if_keras_name(filepath, "model.save")
         saving.save_model(self, filepath)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from . import schema
+from . import metrics, schema
 from .errors import MetadataError, ModelFileError
 from .files import atomic_write
 from .model_file import FORMAT, FORMAT_VERSION, MAX_FILE_BYTES, parse_header, read_file, tensor
@@ -68,7 +68,7 @@ def _metadata(model: Any, epoch: int | None) -> dict[str, Any]:
     compiled = None
     if model.optimizer is not None and model.loss is not None:
         compiled = {"optimizer": model.optimizer.get_config(), "loss": model.loss.get_config(),
-                    "metrics": list(model.metric_names)}
+                    "metrics": metrics.serialize(model.compiled_metrics)}
     fit_rng = model.fit_rng or model.resume_rng
     dropout_rngs = {layer.name: layer.rng.bit_generator.state
                     for layer in model.dropout_layers()

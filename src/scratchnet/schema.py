@@ -163,6 +163,18 @@ def _metric(name: str) -> None:
         raise ValueError(f"unknown metric {name!r}; expected one of {list(metrics.KNOWN)}")
 
 
+def metric_entry(value: Any, field: str) -> Any:
+    """A metric name, or a Metric object's {"class_name", "config"} (metrics.serialize)."""
+    if not isinstance(value, dict):
+        return known(_metric)(value, field)
+    from . import metrics
+    try:
+        metrics.check_all([value])
+    except (TypeError, ValueError) as err:
+        raise MetadataError(f"field {field}: {err}", field) from None
+    return value
+
+
 def activation_name(value: Any, field: str) -> str:
     from . import activations
     string()(value, field)
@@ -208,7 +220,7 @@ TRAINING = record({}, {
 COMPILE = record({"optimizer": record({"name": known(_optimizer),
                                        "learning_rate": number(0)}, extra=True),
                   "loss": record({"name": known(_loss)}, extra=True)},
-                 {"metrics": array(known(_metric), 0, 20)})
+                 {"metrics": array(metric_entry, 0, 20)})
 
 SLOT = array(string(max_len=1000), length=3)
 
