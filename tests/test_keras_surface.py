@@ -52,3 +52,12 @@ def test_normalize():
     from scratchnet import utils
     np.testing.assert_allclose(utils.normalize([[3.0, 4.0], [0.0, 0.0]]), [[0.6, 0.8], [0, 0]])
     np.testing.assert_allclose(utils.normalize([[1.0, -3.0]], order=1), [[0.25, -0.75]])
+
+
+def test_conv2d_dilation_rate_default_accepted_other_values_refused_clearly():
+    import pytest
+
+    from scratchnet import layers
+    assert layers.Conv2D(4, 3, dilation_rate=(1, 1)).kernel_size == (3, 3)
+    with pytest.raises(NotImplementedError, match=r"dilation_rate other than 1.*got 2"):
+        layers.Conv2D(4, 3, dilation_rate=2)

@@ -27,7 +27,12 @@ class Conv2D(ActivatedLayer):
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1),
                  padding: str = "valid", activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 **kwargs: Any):
+                 dilation_rate: Any = (1, 1), **kwargs: Any):
+        # Keras's argument, accepted at its default: dilated kernels have no reference and fast
+        # kernel here yet, so anything else is refused rather than silently ignored.
+        if _positive_int_pair(dilation_rate, "Conv2D dilation_rate") != (1, 1):
+            raise NotImplementedError(f"Conv2D dilation_rate other than 1 is not supported yet: "
+                                      f"expected 1 or (1, 1), got {dilation_rate!r}")
         super().__init__(activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          bias_initializer=bias_initializer, **kwargs)
