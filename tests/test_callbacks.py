@@ -142,3 +142,18 @@ def test_first_nonfinite_forward_probe():
     model.layers[0].params["kernel"][...] = 1e3
     with np.errstate(all="ignore"):
         assert "output: layer 'dense'" in callbacks.first_nonfinite(model, x)
+
+
+def test_progress_bar_ends_on_the_epoch_figures_not_the_last_batch(capsys):
+    import numpy as np
+
+    import scratchnet as sn
+    from scratchnet import layers
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 4)).astype("float32"), np.eye(2, dtype="float32")[rng.integers(0, 2, 64)]
+    model = sn.Sequential([layers.Dense(2, activation="softmax", input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    history = model.fit(x, y, batch_size=16, epochs=1, verbose=1, seed=0)
+    err = capsys.readouterr().err
+    final = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert f"loss={history.history['loss'][0]:.4f}" in final

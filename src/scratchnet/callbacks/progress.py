@@ -39,6 +39,10 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self._bar is not None:
+            # The bar's last state shows the epoch's figures, the same as the line below it,
+            # not the last batch's.
+            self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()
+                                   if not k.startswith("val_")}, refresh=True)
             self._bar.close()
             self._bar = None
         elapsed = time.perf_counter() - self._start
