@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .elementwise import relu_into
 from .im2col import patches
 from .parallel import run_chunks
 
@@ -46,7 +47,7 @@ def conv2d_forward(xp: Array, kernel: Array, bias: Array | None,
             if bias is not None:
                 out += bias
             if relu:
-                np.maximum(out, 0, out=out)
+                relu_into(out)
     run_chunks(work, n)
     return z
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .elementwise import relu_into
 from .parallel import run_chunks
 from .winograd4 import Pads, Tiling4, transform_kernel, view
 
@@ -53,7 +54,7 @@ def winograd4_relu_max_pool2x2(x: Array, kernel: Array | None, bias: Array | Non
             pooled = view(buf, "m", (2, 2, n_t, f))   # free once the blocks are out
             np.maximum(blocks[0::2], blocks[1::2], out=half)        # rows 2a, 2a + 1
             np.maximum(half[:, 0::2], half[:, 1::2], out=pooled)    # columns 2b, 2b + 1
-            np.maximum(pooled, 0, out=pooled)
+            relu_into(pooled)
             # pooled[a, b, tile (s, i, j)] is pool output (2i + a, 2j + b) of sample s
             np.copyto(y[a:b].reshape(k, t.th, 2, t.tw, 2, f),
                       pooled.reshape(2, 2, k, t.th, t.tw, f).transpose(2, 3, 0, 4, 1, 5))

@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from . import kernels, reference
+from .elementwise import relu_into
 from .im2col import col2im, im2col, pad_spatial
 from .parallel import run_chunks
 
@@ -153,7 +154,7 @@ def first_max(candidates: list[Array], out: Array, won: Array | None, relu: bool
             np.less_equal(out, 0, out=better)
             np.multiply(better, index_type(len(candidates)), out=stamp)
             np.maximum(won, stamp, out=won)
-        np.maximum(out, 0, out=out)
+        relu_into(out)
 
 
 def maxpool_backward(winner: Array, grad_y: Array, x_shape: tuple[int, ...],

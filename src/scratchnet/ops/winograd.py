@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .elementwise import relu_into
 from .parallel import run_chunks
 from .pool import route_to_winner
 
@@ -139,7 +140,7 @@ def winograd_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
             k = b - a
             blocks = output_blocks(t, x, u, bias, a, b, buf)
             if relu:
-                np.maximum(blocks, 0, out=blocks)
+                relu_into(blocks)
             # blocks[q, p] holds output pixel (2i + p, 2j + q) of every tile (i, j)
             np.copyto(z[a:b].reshape(k, t.th, 2, t.tw, 2, f), blocks.transpose(2, 3, 1, 4, 0, 5))
     run_chunks(work, x.shape[0])

@@ -26,6 +26,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .elementwise import relu_into
 from .parallel import run_chunks
 
 Array = np.ndarray
@@ -206,7 +207,7 @@ def winograd4_conv3x3(x: Array, kernel: Array, bias: Array | None = None,
         for a, b in t.sub_batches(start, stop):
             y = t.output_blocks(x, u, bias, a, b, buf)
             if relu:
-                np.maximum(y, 0, out=y)
+                relu_into(y)
             t.scatter_blocks(y, z[a:b])
     run_chunks(work, x.shape[0])
     return z if t.exact else np.ascontiguousarray(z[:, :t.oh, :t.ow])
