@@ -7,7 +7,7 @@ While chunks run, BLAS is limited to one thread per chunk so the cores are not o
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable, TypeVar
 
 import numpy as np
@@ -76,9 +76,15 @@ def run_chunks(work: Callable[[int, int], T], n: int, min_chunk: int = 1) -> lis
     def in_callers_errstate(a: int, b: int) -> T:
         with np.errstate(**settings):
             return work(a, b)
+    # The calling thread runs the first chunk itself: one thread hand-off fewer per call.
+    first, *rest = chunk_bounds(n, parts)
     with _controller.limit(limits=1, user_api="blas"):
-        futures = [_pool.submit(in_callers_errstate, a, b) for a, b in chunk_bounds(n, parts)]
-        return [f.result() for f in futures]
+        futures = [_pool.submit(in_callers_errstate, a, b) for a, b in rest]
+        try:
+            results = [work(*first)]
+        finally:
+            wait(futures)
+        return results + [f.result() for f in futures]
 
 
 def one_blas_thread():
