@@ -80,7 +80,7 @@ def test_inference_plan_predicts_what_the_reference_kernels_do(padding, pool, fl
                                                                 monkeypatch):
     model = small_cnn(padding, pool)
     steps = model.runner.plan(inference=True).describe()
-    rule = "conv_relu_max_pool2x2_inference" if pool else "conv_inference"
+    rule = "conv_block_inference" if pool else "conv_inference"
     assert any(line.endswith(rule) for line in steps), steps
     monkeypatch.setattr(runner, "INFERENCE_CHUNK", 3)     # 8 samples: chunks of 3, 3, 2
     x = rng.random((8, 11, 12, 1))

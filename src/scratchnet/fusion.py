@@ -22,6 +22,11 @@ return the output alone, nothing kept for a backward (no pool winners, no ReLU m
 backward raises. Not bit-exact with training's kernels (F(4x4) Winograd rounds differently):
 tests check them against the reference kernels.
 
+- ``conv_block_inference``: Conv2D(relu) -> Conv2D(relu) -> MaxPooling2D(2x2), the VGG block
+  of the Keras MNIST CNN: the first conv small (a patch of at most 75 values, not on the
+  Winograd path), the second on it; both convs and the pool run sample block by sample block
+  on each thread through prepared NumPy calls (``ops.conv_block``), the first conv's output
+  never leaving the cache.
 - ``conv_relu_max_pool2x2_inference``: Conv2D(relu) -> MaxPooling2D(2x2) on the Winograd path
   in one F(4x4) pass, pool and ReLU inside the output transform (any conv output size).
 - ``conv_inference``: a Winograd-path Conv2D alone, on F(4x4) (its activation after).
@@ -49,8 +54,10 @@ from .ops.conv import (
     conv_pads,
     pools_in_winograd,
     pools_in_winograd4,
+    stem_of_block,
     uses_winograd,
 )
+from .ops.conv_block import ConvBlock, Stem
 from .ops.dense import dense
 from .ops.inference import TransformedKernel
 from .ops.pool import max_pool2d, tiles
@@ -174,20 +181,45 @@ def no_backward(grad: Array) -> Array | None:
                        "with Runner.forward (model.forward) to differentiate it")
 
 
-def conv_relu_max_pool2x2_inference(layers: Sequence[Layer]) -> Fused | None:
+def _pooled_winograd(layers: Sequence[Layer]) -> bool:
+    """Conv2D(relu) -> MaxPooling2D(2x2) on the F(4x4) Winograd path."""
     if len(layers) < 2 or not (isinstance(layers[0], Conv2D) and _relu(layers[0])):
-        return None
+        return False
     conv, pool = layers[0], layers[1]
-    if not (_tiling_pool(pool, conv.output_shape) and pool.pool_size == (2, 2)
-            and pools_in_winograd4(conv.params["kernel"].shape, conv.strides)):
+    return (_tiling_pool(pool, conv.output_shape) and pool.pool_size == (2, 2)
+            and pools_in_winograd4(conv.params["kernel"].shape, conv.strides))
+
+
+def conv_block_inference(layers: Sequence[Layer]) -> Fused | None:
+    if not (len(layers) >= 3 and isinstance(layers[0], Conv2D) and _relu(layers[0])
+            and stem_of_block(layers[0].params["kernel"].shape, layers[0].strides)
+            and _pooled_winograd(layers[1:])):
         return None
-    transformed = TransformedKernel()
+    first, conv, block = layers[0], layers[1], ConvBlock()
+
+    def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
+        stem_pads = conv_pads(x.shape, first.kernel_size, first.strides, first.padding)
+        stem = Stem(first.params["kernel"], first.params.get("bias"), first.strides, stem_pads)
+        between = (len(x), *(
+            (size + sum(pad) - k) // s + 1 for size, pad, k, s in
+            zip(x.shape[1:3], stem_pads, first.kernel_size, first.strides)))
+        pads = conv_pads(between, conv.kernel_size, conv.strides, conv.padding)
+        return conv2d_relu_max_pool2x2_inference(x, conv.params["kernel"],
+                                                 conv.params.get("bias"), pads, block,
+                                                 stem), no_backward
+    return Fused("conv_block_inference", 3, run)
+
+
+def conv_relu_max_pool2x2_inference(layers: Sequence[Layer]) -> Fused | None:
+    if not _pooled_winograd(layers):
+        return None
+    conv, block = layers[0], ConvBlock()
 
     def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
         pads = conv_pads(x.shape, conv.kernel_size, conv.strides, conv.padding)
         return conv2d_relu_max_pool2x2_inference(x, conv.params["kernel"],
                                                  conv.params.get("bias"), pads,
-                                                 transformed), no_backward
+                                                 block), no_backward
     return Fused("conv_relu_max_pool2x2_inference", 2, run)
 
 
@@ -215,7 +247,8 @@ def dropout_inference(layers: Sequence[Layer]) -> Fused | None:
 RULES: tuple[Callable[[Sequence[Layer]], Fused | None], ...] = (
     conv_relu_max_pool2x2, affine_relu_max_pool, affine_relu)
 INFERENCE_RULES: tuple[Callable[[Sequence[Layer]], Fused | None], ...] = (
-    conv_relu_max_pool2x2_inference, conv_inference, dropout_inference, *RULES)
+    conv_block_inference, conv_relu_max_pool2x2_inference, conv_inference, dropout_inference,
+    *RULES)
 
 
 def match(layers: Sequence[Layer], *, multi_layer: bool = True,

@@ -11,9 +11,10 @@ as the forward (grad_x None when not asked for, grad_bias None without a bias). 
 - im2col + GEMM (``ops.conv_gemm``) for everything else.
 
 Inference (the runner's inference plan, nothing kept for a backward): ``conv2d_inference``
-and ``conv2d_relu_max_pool2x2_inference`` run the Winograd convs on F(4x4) with the kernel's
-transform cached by the caller (``ops.inference.TransformedKernel``), the pooled one with
-ReLU + 2x2 max pooling inside the output transform (``ops.inference``).
+runs the Winograd convs on F(4x4) with the kernel's transform cached by the caller
+(``ops.inference.TransformedKernel``); ``conv2d_relu_max_pool2x2_inference`` runs a conv block
+(``ops.conv_block``): an optional small stem conv + ReLU, then the 3x3 conv on F(4x4) with ReLU
++ 2x2 max pooling inside the output transform, block by block through prepared NumPy calls.
 
 ``relu=True`` (used by ``scratchnet.fusion``) returns max(z, 0), applied inside the kernel
 while each sub-batch is in cache, and ``gradients`` then takes the gradient w.r.t. that output.
@@ -27,9 +28,10 @@ from typing import Callable
 import numpy as np
 
 from . import kernels, reference
+from .conv_block import ConvBlock, Stem, stem_fits
 from .conv_gemm import conv2d_backward, conv2d_forward
 from .im2col import pad_spatial, padding_amounts
-from .inference import TransformedKernel, winograd4_relu_max_pool2x2
+from .inference import TransformedKernel
 from .winograd import Pads, winograd_backward, winograd_conv3x3
 from .winograd4 import winograd4_backward, winograd4_conv3x3
 from .winograd_pool import pools_exactly, winograd_relu_max_pool2x2
@@ -160,8 +162,17 @@ def pools_in_winograd4(kernel_shape: tuple[int, ...], strides: tuple[int, int]) 
     return not kernels.reference() and uses_winograd(kernel_shape, strides)
 
 
+def stem_of_block(kernel_shape: tuple[int, ...], strides: tuple[int, int]) -> bool:
+    """Whether a conv (relu) in front of a ``pools_in_winograd4`` conv runs inside its block:
+    fast kernels, not itself on the Winograd path, a small patch (``conv_block.stem_fits``)."""
+    return (not kernels.reference() and not uses_winograd(kernel_shape, strides)
+            and stem_fits(kernel_shape))
+
+
 def conv2d_relu_max_pool2x2_inference(x: Array, kernel: Array, bias: Array | None, pads: Pads,
-                                      transformed: TransformedKernel) -> Array:
+                                      block: ConvBlock, stem: Stem | None = None) -> Array:
     """max_pool2x2(relu(conv2d(x))) in one F(4x4) Winograd pass, no winners recorded; only
-    where ``pools_in_winograd4``. Output: (N, OH // 2, OW // 2, F)."""
-    return winograd4_relu_max_pool2x2(x, None, bias, pads, u=transformed(kernel))
+    where ``pools_in_winograd4``. With ``stem`` (only where ``stem_of_block``), x first goes
+    through relu(stem conv) inside the same pass. Output: (N, OH // 2, OW // 2, F). ``block``
+    keeps the scratch buffers and kernel transforms of one fused step between calls."""
+    return block(x, kernel, bias, pads, stem)
