@@ -27,8 +27,10 @@ test-reference: $(STAMP)
 	SCRATCHNET_KERNELS=reference $(PY) -m pytest -q -n 2
 
 ## Speed against PyTorch, ONNX Runtime, JAX and Keras, each alone in its own process
-## (benchmark-only dependencies). The OPENBLAS_* tuning variables
-## some machines set slow a current numpy down: unset for the benchmark only, never for tests.
+## (benchmark-only dependencies), then one real MNIST epoch (BENCH_ARGS= skips it). The
+## OPENBLAS_* tuning variables some machines set slow a current numpy down: unset for the
+## benchmark only, never for tests.
+BENCH_ARGS ?= --mnist-epoch
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) benchmarks/bench.py $(BENCH_ARGS)

@@ -8,10 +8,10 @@ over rounds of (current time / new time) within the same round, so machine-wide 
 
 Cases: the MNIST CNN's conv2 (128x26x26x32 -> 64, 3x3, ReLU): Winograd F(2x2) (ops.winograd)
 against F(4x4) (ops.winograd4), forward, forward + both gradients, and fused with the 2x2 max
-pool for inference (ops.inference); then the whole model, the training kernels in inference
-mode (model.forward(x, training=False), what predict ran before the inference plan) against
-Sequential.predict (the runner's inference plan), at batch 128, 1,024 in one call, 1,024 in
-batches of 128, and batch 1.
+pool for inference (ops.conv_block, no stem); then the whole model, the training kernels in
+inference mode (model.forward(x, training=False), what predict ran before the inference
+plan) against Sequential.predict (the runner's inference plan), at batch 128, 1,024 in one
+call, 1,024 in batches of 128, and batch 1.
 """
 from __future__ import annotations
 
@@ -29,10 +29,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from scratchnet import zoo  # noqa: E402
 from scratchnet.ops import parallel  # noqa: E402
-from scratchnet.ops.inference import winograd4_relu_max_pool2x2  # noqa: E402
+from scratchnet.ops.conv_block import ConvBlock  # noqa: E402
 from scratchnet.ops.winograd import winograd_backward, winograd_conv3x3  # noqa: E402
 from scratchnet.ops.winograd4 import (  # noqa: E402
-    transform_kernel,
     winograd4_backward,
     winograd4_conv3x3,
 )
@@ -46,7 +45,7 @@ def conv_cases(rng: np.random.Generator) -> dict[str, tuple[int, dict]]:
     k = rng.uniform(-0.07, 0.07, (3, 3, 32, 64)).astype(np.float32)
     b = rng.uniform(-0.05, 0.05, 64).astype(np.float32)
     g = rng.standard_normal((128, 24, 24, 64)).astype(np.float32)
-    u = transform_kernel(k)
+    block = ConvBlock()     # keeps the kernel's transform, as the inference plan does
 
     def train2():
         z = winograd_conv3x3(x, k, b, VALID, relu=True)
@@ -62,7 +61,7 @@ def conv_cases(rng: np.random.Generator) -> dict[str, tuple[int, dict]]:
         "conv2 forward+backward": (128, {"F(2x2)": train2, "F(4x4)": train4}),
         "conv2+ReLU+pool, inference": (128, {
             "F(2x2)": lambda: winograd_relu_max_pool2x2(x, k, b, VALID, record_winner=False),
-            "F(4x4), cached U": lambda: winograd4_relu_max_pool2x2(x, None, b, VALID, u=u)}),
+            "F(4x4) block, cached U": lambda: block(x, k, b, VALID)}),
     }
 
 

@@ -42,7 +42,10 @@ CASES = {   # name: (x shape, stem (kernel shape, strides, pads) or None, block 
     "odd_sizes": ((4, 10, 9, 2), ((2, 3, 2, 3), (1, 1), ((0, 0), (0, 0))),
                   ((0, 1), (1, 0)), 2),
     "no_stem": ((6, 9, 10, 3), None, ((0, 0), (0, 0)), 4),
+    "no_stem_whole_blocks": ((2, 10, 10, 3), None, ((0, 0), (0, 0)), 5),    # 8x8 conv output
+    "no_stem_odd": ((3, 9, 11, 2), None, ((0, 0), (0, 0)), 5),   # 7x9: last row/column dropped
     "no_stem_same": ((3, 6, 7, 2), None, ((1, 1), (1, 1)), 2),
+    "no_stem_one_window": ((1, 4, 4, 1), None, ((0, 1), (1, 0)), 3),   # 3x3 conv output
 }
 
 
@@ -158,3 +161,27 @@ def test_a_stem_with_a_long_patch_is_left_to_its_own_step(rng):
     with kernels_scope("reference"):
         want = model.forward(x, training=False)[0]
     assert np.abs(model.predict(x, verbose=0) - want).max() <= 1e-5
+
+
+def test_memory_stays_flat_over_many_predictions(rng):
+    """The block's buffers are made once: predicting again, at batch sizes that come and go,
+    allocates nothing that stays."""
+    import tracemalloc
+    model = sn.Sequential([layers.Conv2D(32, 3, activation="relu", input_shape=(12, 12, 1)),
+                           layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2),
+                           layers.Flatten(), layers.Dense(3)])
+    model.build((12, 12, 1))
+    batches = [rng.random((n, 12, 12, 1)).astype(np.float32) for n in (9, 4, 9, 1)]
+    for x in batches:
+        model.predict(x, verbose=0)
+    tracemalloc.start()
+    try:
+        for x in batches * 5:
+            model.predict(x, verbose=0)
+        before = tracemalloc.get_traced_memory()[0]
+        for x in batches * 10:
+            model.predict(x, verbose=0)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 << 10, f"{grown} bytes stayed allocated after 40 more predictions"

@@ -1,57 +1,11 @@
-"""Inference-only kernels (ops.inference) against a direct conv + ReLU + pool, and the runner's
-inference plan (predict, evaluate, model(x)) against the reference kernels."""
-import itertools
-
+"""The runner's inference plan (predict, evaluate, model(x)) against the reference kernels;
+its conv block kernel against direct loops: tests/test_conv_block.py."""
 import numpy as np
 import pytest
 
 import scratchnet as sn
 from scratchnet import layers, runner
-from scratchnet.ops import winograd4
-from scratchnet.ops.inference import winograd4_relu_max_pool2x2
 from scratchnet.ops.kernels import kernels_scope
-from scratchnet.ops.winograd4 import transform_kernel
-
-
-def conv_relu_pool(x, kernel, bias, pads):
-    """Direct loop: padded 3x3 correlation, bias, ReLU, then 2x2 "valid" max pooling."""
-    xp = np.pad(x, ((0, 0), *pads, (0, 0)))
-    n, h, w, _ = xp.shape
-    z = np.zeros((n, h - 2, w - 2, kernel.shape[3]))
-    for i, j in itertools.product(range(3), range(3)):
-        z += xp[:, i:i + h - 2, j:j + w - 2] @ kernel[i, j]
-    y = np.maximum(z + bias, 0)
-    ph, pw = y.shape[1] // 2, y.shape[2] // 2
-    return y[:, :2 * ph, :2 * pw].reshape(n, ph, 2, pw, 2, -1).max(axis=(2, 4))
-
-
-SAME = ((1, 1), (1, 1))
-
-
-@pytest.mark.parametrize("shape,pads", [
-    ((2, 10, 10, 3), ((0, 0), (0, 0))),     # 8x8 conv output: whole 4x4 blocks
-    ((3, 9, 11, 2), ((0, 0), (0, 0))),      # 7x9: odd, the trailing row/column is dropped
-    ((2, 6, 7, 4), SAME),                   # 6x7 with "same"
-    ((1, 4, 4, 1), ((0, 1), (1, 0))),       # 3x3 -> one pool window
-])
-def test_fused_conv_relu_pool_matches_direct(shape, pads, threads, rng, monkeypatch):
-    monkeypatch.setattr(winograd4, "SUB_BATCH_BYTES", 1)    # a sub-batch per sample
-    x = rng.standard_normal(shape)
-    kernel, bias = rng.standard_normal((3, 3, shape[3], 5)), rng.standard_normal(5)
-    expected = conv_relu_pool(x, kernel, bias, pads)
-    y = winograd4_relu_max_pool2x2(x, kernel, bias, pads)
-    assert y.shape == expected.shape
-    assert np.abs(y - expected).max() <= 1e-12 * np.abs(expected).max()
-    cached = winograd4_relu_max_pool2x2(x, None, bias, pads, u=transform_kernel(kernel))
-    assert np.array_equal(cached, y)
-
-
-def test_fused_kernel_rejects_what_it_cannot_do(rng):
-    with pytest.raises(ValueError, match="kernel or its transform"):
-        winograd4_relu_max_pool2x2(rng.standard_normal((1, 6, 6, 2)), None)
-    with pytest.raises(ValueError, match="smaller than the 2x2 pool"):
-        winograd4_relu_max_pool2x2(rng.standard_normal((1, 3, 6, 2)),
-                                   rng.standard_normal((3, 3, 2, 1)))
 
 
 def small_cnn(second_padding="valid", pool=True):

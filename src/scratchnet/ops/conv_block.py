@@ -12,9 +12,12 @@ and the stem's output (the block conv's input) never leaves the core's cache (co
 MNIST CNN wrote 11 MB per batch of 128 and conv2 read it back). Figures:
 benchmarks/results/conv_block.md.
 
-The numbers are those of ``ops.inference.winograd4_relu_max_pool2x2`` (F(4x4) Winograd, pool
-and ReLU inside the output transform) after an im2col + GEMM stem with its bias folded into
-the GEMM (a row of ones). Tested against the reference kernels (tests/test_conv_block.py).
+The block conv is Winograd F(4x4, 3x3) (``ops.winograd4``'s tiling and matrices). Each 4x4
+output block of a tile holds four whole 2x2 pool windows, so the pool and the ReLU (which
+commute) run on the blocks straight out of the output transform, in cache; the conv output is
+never written. Keras "valid" pooling drops a trailing odd row or column. The stem is im2col +
+one GEMM with its bias folded in (a row of ones). Tested against direct loops and the
+reference kernels (tests/test_conv_block.py).
 
 Scratch buffers belong to one ConvBlock (one fused step) and are reused by every call; a call
 that finds another thread inside the same block (two threads predicting with one model) runs
@@ -22,15 +25,17 @@ on buffers of its own instead.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .elementwise import zeros_like
 from .inference import TransformedKernel
-from .parallel import chunk_bounds, num_threads, run_chunks
+from .parallel import num_threads, run_chunks
 from .winograd4 import _BIAS_AT, Pads, Tiling4, _tile_view
 
 Array = np.ndarray
@@ -141,21 +146,26 @@ class _Lane:
         calls += [(np.matmul, (t.at, m.reshape(6, -1), rows.reshape(4, -1))),    # A^T m
                   (np.matmul, (t.at, rows.reshape(4, 6, -1), y.reshape(4, 4, -1))),  # .. A
                   (_maximum, (y[0::2], y[1::2], half)),              # pool rows 2a, 2a + 1
-                  (_maximum, (half[:, 0::2], half[:, 1::2], pooled)),  # columns 2b, 2b + 1
-                  (_maximum, (pooled, zeros_like(pooled), pooled))]    # ReLU
-        # pooled[a, b, tile (s, i, j)] is pool output (2i + a, 2j + b) of sample s
+                  (_maximum, (half[:, 0::2], half[:, 1::2], pooled))]  # columns 2b, 2b + 1
+        # pooled[a, b, tile (s, i, j)] is pool output (2i + a, 2j + b) of sample s; the ReLU
+        # (which commutes with the pool) rides on the copy out
         blocks = pooled.reshape(2, 2, k, t.th, t.tw, f).transpose(2, 3, 0, 4, 1, 5)
+        zeros = zeros_like(blocks)
+
+        def last(y_block: Array) -> None:
+            np.maximum(blocks, zeros, out=y_block.reshape(blocks.shape))
         if entry is not None:
             def first(xb: Array, entry: Array = entry) -> None:
                 np.copyto(entry, xb)
         else:       # no copy at all: the tiles are gathered from the caller's x
             def first(xb: Array) -> None:
                 np.copyto(tiles_of, _tile_view(xb, 0, 0, 6, 6, t.th, t.tw))
-        return Program(first, calls, blocks)
+        return Program(first, calls, last)
 
     def _prepare_stem(self, k: int, calls: list[Call]) -> tuple[Array, Array]:
-        """The stem's calls: (staged x, zero-padded) -> transposed patches -> one GEMM (the
-        bias from the row of ones) -> ReLU. Returns (where x goes, the stem's output)."""
+        """The stem's calls: (staged x, zero-padded) -> transposed patches (one copy) -> one
+        GEMM (the bias from the row of ones) -> ReLU. Returns (where x goes, the stem's
+        output)."""
         geo, stem = self.geo, self.stem
         assert stem is not None
         kh, kw, c0, c1 = stem.kernel.shape
@@ -164,26 +174,29 @@ class _Lane:
         stage = self.x_stage[:k]
         m = k * geo.oh1 * geo.ow1
         patches = self.patches[:, :m]     # rows contiguous: a valid BLAS operand transposed
-        for i in range(kh):
-            for j in range(kw):
-                for ch in range(c0):
-                    row = patches[(i * kw + j) * c0 + ch].reshape(k, geo.oh1, geo.ow1)
-                    calls.append((np.copyto, (row, stage[:, i:i + sh * (geo.oh1 - 1) + 1:sh,
-                                                         j:j + sw * (geo.ow1 - 1) + 1:sw, ch])))
+        row, item = patches.strides[0], patches.itemsize
+        # [i, j, ch, s, p, q] = patch row (i, j, ch) at output pixel (p, q) of sample s ...
+        rows_of = as_strided(patches, (kh, kw, c0, k, geo.oh1, geo.ow1),
+                             (kw * c0 * row, c0 * row, row, geo.oh1 * geo.ow1 * item,
+                              geo.ow1 * item, item))
+        s_n, s_h, s_w, s_c = stage.strides
+        # ... = the staged input at (sh * p + i, sw * q + j, ch) of sample s
+        taps = as_strided(stage, rows_of.shape, (s_h, s_w, s_c, s_n, sh * s_h, sw * s_w))
+        calls.append((np.copyto, (rows_of, taps)))
         out = self.stem_out[:m]
         calls += [(np.matmul, (patches.T, self.weights["stem"], out)),
-                  (_maximum, (out, zeros_like(out), out))]
+                  (_maximum, (out, zeros_like(out), out))]      # ReLU
         inside = stage[:, pt:pt + geo.x_shape[1], pl:pl + geo.x_shape[2]]
         return inside, out.reshape(k, geo.oh1, geo.ow1, c1)
 
 
 @dataclass(frozen=True)
 class Program:
-    """A block of k samples: ``first(x_block)`` takes them in, then ``calls`` run in order;
-    ``blocks`` (k, th, 2, tw, 2, F) is where the pooled outputs then are."""
+    """A block of k samples: ``first(x_block)`` takes them in, ``calls`` run in order, and
+    ``last(y_block)`` writes the k pooled outputs, (k, 2 th, 2 tw, F)."""
     first: Callable[[Array], None]
     calls: list[Call]
-    blocks: Array
+    last: Callable[[Array], None]
 
 
 class ConvBlock:
@@ -213,7 +226,7 @@ class ConvBlock:
 
     def _run(self, x: Array, kernel: Array, bias: Array | None, pads: Pads,
              stem: Stem | None) -> Array:
-        lanes = max(1, min(num_threads(), len(x)))
+        lanes = num_threads()
         key = (x.shape[1:], x.dtype, kernel.shape, bias is not None, pads, lanes,
                None if stem is None else (stem.kernel.shape, stem.bias is not None,
                                           stem.strides, stem.pads))
@@ -227,17 +240,19 @@ class ConvBlock:
         geo = self._lanes[0].geo
         t = geo.tiling
         y = np.empty((len(x), 2 * t.th, 2 * t.tw, t.f), dtype=x.dtype)
-        bounds = chunk_bounds(len(x), lanes)
+        n, step = len(x), t.step
+        claims = itertools.count()    # blocks are claimed one at a time: a slowed lane does less
 
-        def work(start: int, stop: int) -> None:
-            lane = self._lanes[bounds.index((start, stop))]
-            for a, b in t.sub_batches(start, stop):
+        def work(first_lane: int, stop_lane: int) -> None:
+            lane = self._lanes[first_lane]
+            while (a := next(claims) * step) < n:
+                b = min(a + step, n)
                 program = lane.program(b - a)
                 program.first(x[a:b])
                 for call, args in program.calls:
                     call(*args)
-                np.copyto(y[a:b].reshape(b - a, t.th, 2, t.tw, 2, t.f), program.blocks)
-        run_chunks(work, len(x))
+                program.last(y[a:b])
+        run_chunks(work, min(lanes, -(-n // step)))
         return y if (geo.ph, geo.pw) == y.shape[1:3] else \
             np.ascontiguousarray(y[:, :geo.ph, :geo.pw])
 
