@@ -33,8 +33,9 @@ gradient w.r.t. its pre-activation.
 
 Inference (:meth:`Runner.infer`, what predict, evaluate and ``model(x)`` run): the inference
 plan (``plan(..., inference=True)``, the rules ``fusion.INFERENCE_RULES``) keeps nothing for a
-backward (no pool winners, no ReLU masks, no closures kept), runs the Winograd convs on F(4x4)
-fused with their ReLU + 2x2 pool, cuts batches above ``INFERENCE_CHUNK`` samples into chunks
+backward (no pool winners, no ReLU masks, no closures kept), runs conv -> conv -> 2x2 pool as
+one block of prepared calls (``ops.conv_block``) and other Winograd convs on F(4x4) fused with
+their ReLU + 2x2 pool, cuts batches above ``INFERENCE_CHUNK`` samples into chunks
 that run through the whole stack one after the other (a chunk's activations stay in cache: 1,024
 samples cost no more per sample than 128), and runs batches below ``SMALL_BATCH`` with BLAS on
 one thread. With the reference kernels it is ``forward(x, training=False)``, nothing else.
