@@ -1,7 +1,8 @@
 """Interleaved in-process A/B of the conv block (ops.conv_block) against the layer-by-layer
 inference plan it replaced, and of the ReLU against zeros against the ReLU against 0.
 
-Same rounds and ratios as benchmarks/inference_kernels.py (whose ``measure`` this reuses):
+Same rounds, ratios and table as benchmarks/inference_kernels.py (whose ``measure`` and
+``print_table`` this reuses):
 each round runs both variants of a case in rotated order; the ratio is the median over rounds
 of (old time / new time) within one round.
 
@@ -24,7 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from inference_kernels import header, measure  # noqa: E402
+from inference_kernels import header, measure, print_table  # noqa: E402
 
 from scratchnet import fusion, zoo  # noqa: E402
 from scratchnet.ops import parallel  # noqa: E402
@@ -78,12 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     parallel.set_num_threads(args.threads)
     print(header(args))
-    rows = measure(cases(np.random.default_rng(0)), args.rounds)
-    print("\n| case | old | new | old/s | new/s | speed-up (min-max) |")
-    print("|---|---|---|---:|---:|---:|")
-    for name, labels, rates, ratios in rows:
-        print(f"| {name} | {labels[0]} | {labels[1]} | {rates[0]:,.0f} | {rates[1]:,.0f} | "
-              f"{np.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) |")
+    print_table(measure(cases(np.random.default_rng(0)), args.rounds), "old", "new")
 
 
 if __name__ == "__main__":

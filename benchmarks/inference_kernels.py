@@ -145,8 +145,13 @@ def main() -> None:
     if args.only in (None, "model"):
         cases.update(model_cases(rng))
     print(header(args))
-    rows = measure(cases, args.rounds)
-    print("\n| case | current | new | current/s | new/s | speed-up (min-max) |")
+    print_table(measure(cases, args.rounds), "current", "new")
+
+
+def print_table(rows: list[tuple[str, list[str], list[float], list[float]]], base: str,
+                new: str) -> None:
+    """The rows of ``measure`` as a markdown table (``base`` / ``new`` name the two sides)."""
+    print(f"\n| case | {base} | {new} | {base}/s | {new}/s | speed-up (min-max) |")
     print("|---|---|---|---:|---:|---:|")
     for name, labels, rates, ratios in rows:
         print(f"| {name} | {labels[0]} | {labels[1]} | {rates[0]:,.0f} | {rates[1]:,.0f} | "

@@ -200,9 +200,7 @@ def conv_block_inference(layers: Sequence[Layer]) -> Fused | None:
     def run(x: Array, training: bool, input_gradient: bool) -> tuple[Array, Backward]:
         stem_pads = conv_pads(x.shape, first.kernel_size, first.strides, first.padding)
         stem = Stem(first.params["kernel"], first.params.get("bias"), first.strides, stem_pads)
-        between = (len(x), *(
-            (size + sum(pad) - k) // s + 1 for size, pad, k, s in
-            zip(x.shape[1:3], stem_pads, first.kernel_size, first.strides)))
+        between = (len(x), *first.compute_output_shape(x.shape[1:]))
         pads = conv_pads(between, conv.kernel_size, conv.strides, conv.padding)
         return conv2d_relu_max_pool2x2_inference(x, conv.params["kernel"],
                                                  conv.params.get("bias"), pads, block,

@@ -36,12 +36,13 @@ from numpy.lib.stride_tricks import as_strided
 from .elementwise import zeros_like
 from .inference import TransformedKernel
 from .parallel import num_threads, run_chunks
-from .winograd4 import _BIAS_AT, Pads, Tiling4, _tile_view
+from .winograd4 import _BIAS_AT, Pads, Tiling4, _tile_view, view
 
 Array = np.ndarray
 Call = tuple[Callable[..., Any], tuple[Any, ...]]
-# A stem whose patch (kh * kw * C) is longer than this is left to its own step: it would cost
-# one prepared copy per patch element.
+# A stem whose patch (kh * kw * C) is longer than this is left to its own step: its patch
+# matrix (patch x the pixels of a block) would outgrow the cache the block is sized for, and a
+# conv that large does enough work per call to run well on its own.
 STEM_MAX_PATCH = 75
 
 
@@ -119,7 +120,7 @@ class _Lane:
         t, w, buf = self.geo.tiling, self.weights, self.buf
         calls: list[Call] = []
         n_t, c, f = k * t.tiles, t.c, t.f
-        d = _view(buf, "d", (36, n_t, c))
+        d = view(buf, "d", (36, n_t, c))
         tiles_of = d.reshape(6, 6, k, t.th, t.tw, c)
         entry: Array | None = None       # where a block's samples are copied to, if anywhere
         source: Array | None = None      # what the tiles are read from, if fixed
@@ -135,9 +136,9 @@ class _Lane:
             source = padded
         if source is not None:
             calls.append((np.copyto, (tiles_of, _tile_view(source, 0, 0, 6, 6, t.th, t.tw))))
-        v, m = _view(buf, "v", (36, n_t, c)), _view(buf, "m", (36, n_t, f))
-        rows, y = _view(buf, "rows", (4, 6, n_t, f)), _view(buf, "y", (4, 4, n_t, f))
-        half, pooled = _view(buf, "rows", (2, 4, n_t, f)), _view(buf, "m", (2, 2, n_t, f))
+        v, m = view(buf, "v", (36, n_t, c)), view(buf, "m", (36, n_t, f))
+        rows, y = view(buf, "rows", (4, 6, n_t, f)), view(buf, "y", (4, 4, n_t, f))
+        half, pooled = view(buf, "rows", (2, 4, n_t, f)), view(buf, "m", (2, 2, n_t, f))
         calls += [(np.matmul, (t.bt, d.reshape(6, -1), v.reshape(6, -1))),        # B^T d
                   (np.matmul, (t.bt, v.reshape(6, 6, -1), d.reshape(6, 6, -1))),  # .. B
                   (np.matmul, (d, w["u"], m))]
@@ -277,7 +278,3 @@ class ConvBlock:
             patch = w["stem"].shape[0] - 1
             np.copyto(w["stem"][:patch], stem.kernel.reshape(patch, -1))
             w["stem"][patch] = 0 if stem.bias is None else stem.bias
-
-
-def _view(buf: dict[str, Array], name: str, shape: tuple[int, ...]) -> Array:
-    return buf[name][:int(np.prod(shape))].reshape(shape)
